@@ -1,0 +1,61 @@
+"""The ``scmgym`` console script.
+
+Each command lives in its own module and adds itself to the parser through ``add_parser``;
+this module only builds the parser, dispatches, and turns scmgym errors into a one-line message
+and a non-zero exit status (no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from scmgym import __version__
+from scmgym.errors import ScmgymError
+
+EXIT_USAGE = 2
+EXIT_ERROR = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from scmgym.cli import demo, hfs, make_or_buy
+
+    parser = argparse.ArgumentParser(
+        prog="scmgym",
+        description="Simulation-based optimisation of supply-chain decisions "
+        "with interpretable policies.",
+    )
+    parser.add_argument("--version", action="version", version=f"scmgym {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-v info, -vv debug)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    simulate = commands.add_parser("simulate", help="simulate one plant under fixed decisions")
+    plants = simulate.add_subparsers(dest="plant", metavar="PLANT", required=True)
+    hfs.add_parser(plants)
+    make_or_buy.add_parser(plants)
+
+    demo.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``scmgym`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.handler(args) or 0)
+    except ScmgymError as exc:
+        print(f"scmgym: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:  # e.g. an output path that cannot be written
+        print(f"scmgym: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

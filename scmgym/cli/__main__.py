@@ -1,0 +1,5 @@
+import sys
+
+from scmgym.cli import main
+
+sys.exit(main())

@@ -1,0 +1,55 @@
+"""Exceptions raised by scmgym, with messages that say where the problem is and what is allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ScmgymError(Exception):
+    """Base class of every error scmgym raises on purpose."""
+
+
+class DataError(ScmgymError, ValueError):
+    """Bad input data: a dataset file, a decision vector or a priority order.
+
+    The message names the source (file), the row, the column, the offending value and what is
+    allowed, as far as each applies. The parts are also kept as attributes for programs.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        source: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        value: Any = None,
+        allowed: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.source = source
+        self.row = row
+        self.column = column
+        self.value = value
+        self.allowed = allowed
+        where = []
+        if source is not None:
+            where.append(str(source))
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        msg = (", ".join(where) + ": " if where else "") + problem
+        if value is not None:
+            msg += f" (got {value!r})"
+        if allowed is not None:
+            msg += f"; allowed: {allowed}"
+        super().__init__(msg)
+
+
+class InfeasibleError(ScmgymError, ValueError):
+    """A setting under which the simulation could never finish (detected before simulating)."""
+
+
+class SimulationLimitError(ScmgymError, RuntimeError):
+    """A simulation reached its safety cap (day or event limit) without finishing."""
