@@ -13,3 +13,7 @@ def _register(env_id: str, entry_point: str, **kwargs) -> None:
 # Adige hybrid flow shop ------------------------------------------------------------------------
 _register("scmgym/HybridFlowShop-v0", "scmgym.envs.hfs:HybridFlowShopEnv",
           disable_env_checker=False)
+
+# ABCD make-or-buy plant ------------------------------------------------------------------------
+_register("scmgym/MakeOrBuy-v0", "scmgym.envs.make_or_buy:MakeOrBuyEnv",
+          disable_env_checker=False)
