@@ -1,0 +1,241 @@
+"""Gymnasium environment over the Adige hybrid flow shop simulator."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from scmgym.simulators import hfs
+
+#: ``max_makespan`` of the reward per bundled dataset (the study's published settings).
+MAX_MAKESPAN = {"d1": 500, "d2": 500, "d3": 500, "d4": 650, "d5": 2500}
+
+
+def level_band(level: int, n: int, levels: int) -> tuple[int, int]:
+    """The priority band ``[start, end)`` of a level: L consecutive sub-ranges of 0..n-1.
+
+    ``size = n // L`` and ``rem = n % L``; level k starts at ``k * size + min(k, rem)`` and holds
+    ``size + 1`` values if ``k < rem``, else ``size``.
+
+    >>> level_band(0, 100, 5), level_band(4, 100, 5), level_band(1, 100, 3)
+    ((0, 20), (80, 100), (34, 67))
+    """
+    size, rem = divmod(n, levels)
+    start = level * size + min(level, rem)
+    return start, start + size + (1 if level < rem else 0)
+
+
+class HybridFlowShopEnv(gym.Env):
+    """
+    ## Description
+
+    The Adige laser-cutting-machine assembly plant (a hybrid flow shop) of the ELDT study,
+    simulated by :mod:`scmgym.simulators.hfs`. An episode assigns a priority to every order, one
+    order per step; after the last step the plant is simulated once under the resulting priority
+    order (orders stably sorted by priority, descending; ties keep presentation order) and the
+    reward says how short the makespan was.
+
+    ## Action Space
+
+    With ``action="level"`` (default, the tree methods' encoding) the action is a
+    ``Discrete(priority_levels)`` priority level. Level ``k`` maps to the k-th of L consecutive
+    bands of ``0..n-1`` (``size = n // L``, ``rem = n % L``, start ``k*size + min(k, rem)``);
+    ``level_mode="random"`` (default, as the original) draws the numeric priority uniformly in the
+    band from the env's RNG, ``level_mode="deterministic"`` uses the band's start, so that orders
+    at one level keep their presentation order.
+
+    With ``action="priority"`` the action is a ``Discrete(n)`` numeric priority (the study's PPO
+    variant); higher is more urgent.
+
+    ## Observation Space
+
+    An ``int64`` array of shape (5,) describing the order to prioritise now:
+
+    | index | name | unit | low | high |
+    |---|---|---|---|---|
+    | 0 | machine-type code (12-type map) | category | 0 | 11 |
+    | 1 | basement arrival | day | 0 | max over the dataset |
+    | 2 | electrical-panel arrival | day | 0 | max over the dataset |
+    | 3 | due date | day | 0 | max over the dataset |
+    | 4 | orders remaining, this one included | orders | 0 | n |
+
+    Type codes: lt7 0, lt7_p 1, lt7_ins 2, lt7_p_ins 3, lt8 4, lt8_p 5, lt8_ula 6, lt8_p_ula 7,
+    lt8_12 8, lt8_p_12 9, lt8_12_ula 10, lt8_p_12_ula 11. The terminal observation is all zeros.
+
+    ## Rewards
+
+    0 on every step but the last. On the last step ``reward = max_makespan - makespan`` (days;
+    higher is better) with ``reward="paper"``, or ``(max_makespan - makespan) /
+    (max_makespan - lower_bound)`` with ``reward="normalized"`` (1 at the §12.4 lower bound,
+    0 at ``max_makespan``). Defaults of ``max_makespan``: 500 for d1-d3, 650 for d4, 2500 for d5;
+    for other datasets :func:`scmgym.simulators.hfs.default_max_days`.
+
+    ## Starting State
+
+    ``reset()`` presents the orders in a fresh random order drawn from the env's RNG
+    (``shuffle=True``, as the original GE environment), or in CSV order (``shuffle=False``, as the
+    original RL environment). No randomness is left in the plant's day-level dynamics.
+
+    ## Episode End
+
+    The episode terminates after n steps (one per order), when the plant has been simulated.
+    It is never truncated. ``info`` then holds ``makespan``, ``lower_bound``, ``order`` (the
+    priority order simulated) and ``records`` (one dict per order: admission, finish, pickup and
+    delivery days). Before that, ``info["order_id"]`` names the order the observation describes.
+
+    ## Arguments
+
+    | kwarg | default | meaning |
+    |---|---|---|
+    | ``dataset`` | ``"d1"`` | bundled name ``d1``..``d5`` or a CSV/Excel path |
+    | ``workers`` | ``(2, 5, 2)`` | worker pools M, E, R (the study does not state its values) |
+    | ``action`` | ``"level"`` | ``"level"`` or ``"priority"`` |
+    | ``priority_levels`` | ``5`` | L for ``action="level"``; the study does not state its value |
+    | ``level_mode`` | ``"random"`` | ``"random"`` or ``"deterministic"`` |
+    | ``shuffle`` | ``True`` | shuffle the presentation order on reset |
+    | ``reward`` | ``"paper"`` | ``"paper"`` or ``"normalized"`` |
+    | ``max_makespan`` | per dataset | the reward's reference makespan |
+    | ``stations``, ``trucks_per_day``, ``pickup`` | 20, 1, ``"same_update"`` | plant options |
+
+    >>> import gymnasium as gym, scmgym
+    >>> env = gym.make("scmgym/HybridFlowShop-v0", dataset="d1", workers=(2, 5, 2))
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape, env.action_space
+    ((5,), Discrete(5))
+
+    ## Registered Configurations
+
+    * ``scmgym/HybridFlowShop-v0``
+
+    ## Version History
+
+    * v0: initial version, faithful to the AnyLogic model of the ELDT study.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        dataset: str = "d1",
+        workers: tuple[int, int, int] | str = (2, 5, 2),
+        action: Literal["level", "priority"] = "level",
+        priority_levels: int = 5,
+        level_mode: Literal["random", "deterministic"] = "random",
+        shuffle: bool = True,
+        reward: Literal["paper", "normalized"] = "paper",
+        max_makespan: int | None = None,
+        stations: int = 20,
+        trucks_per_day: int = 1,
+        pickup: Literal["same_update", "next_update"] = "same_update",
+    ) -> None:
+        self.instance = hfs.load_instance(dataset)
+        self.workers = hfs.Workers.parse(workers)
+        n = self.instance.n
+        _check_choice("action", action, ("level", "priority"))
+        _check_choice("level_mode", level_mode, ("random", "deterministic"))
+        _check_choice("reward", reward, ("paper", "normalized"))
+        _check_choice("pickup", pickup, ("same_update", "next_update"))
+        if action == "level" and not (isinstance(priority_levels, int | np.integer)
+                                      and 1 <= priority_levels <= n):
+            raise ValueError(f"priority_levels={priority_levels!r}; allowed: an integer in "
+                             f"[1, {n}] (the number of orders)")
+        self.plant = {"stations": int(stations), "trucks_per_day": int(trucks_per_day),
+                      "pickup": pickup}
+        hfs.check_feasible(self.instance, self.workers, stations=self.plant["stations"],
+                           trucks_per_day=self.plant["trucks_per_day"])
+        self.action_mode = action
+        self.priority_levels = int(priority_levels)
+        self.level_mode = level_mode
+        self.shuffle = bool(shuffle)
+        self.reward_mode = reward
+        if max_makespan is None:
+            max_makespan = MAX_MAKESPAN.get(str(dataset), hfs.default_max_days(self.instance))
+        self.max_makespan = int(max_makespan)
+        self.lower_bound = hfs.lower_bound(
+            self.instance, self.workers, stations=self.plant["stations"],
+            trucks_per_day=self.plant["trucks_per_day"])
+        if reward == "normalized" and self.max_makespan <= self.lower_bound:
+            raise ValueError(f"max_makespan={self.max_makespan} must exceed the lower bound "
+                             f"{self.lower_bound} for reward='normalized'")
+
+        codes = self.instance.column("type_code")
+        db = self.instance.column("date_basement_arrival")
+        de = self.instance.column("date_electrical_panel_arrival")
+        dd = self.instance.column("date_delivery")
+        self._features = np.stack([codes, db, de, dd], axis=1).astype(np.int64)
+        high = np.array([len(hfs.TYPE_CODES) - 1, db.max(), de.max(), dd.max(), n],
+                        dtype=np.int64)
+        self.observation_space = spaces.Box(low=np.zeros(5, dtype=np.int64), high=high,
+                                            dtype=np.int64)
+        self.action_space = spaces.Discrete(self.priority_levels if action == "level" else n)
+        self._presentation: np.ndarray | None = None
+        self._priorities: list[int] = []
+        self._step = 0
+        self._done = True
+
+    # ------------------------------------------------------------------------------------------
+    def _obs(self) -> np.ndarray:
+        n = self.instance.n
+        if self._step >= n:
+            return np.zeros(5, dtype=np.int64)
+        oid = int(self._presentation[self._step])
+        return np.append(self._features[oid], n - self._step).astype(np.int64)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        n = self.instance.n
+        self._presentation = (self.np_random.permutation(n) if self.shuffle
+                              else np.arange(n))
+        self._priorities = []
+        self._step = 0
+        self._done = False
+        return self._obs(), {"order_id": int(self._presentation[0])}
+
+    def step(self, action):
+        if self._presentation is None:
+            raise RuntimeError("HybridFlowShopEnv: call reset() before step()")
+        if self._done:
+            raise RuntimeError("HybridFlowShopEnv: the episode has ended; call reset()")
+        if not self.action_space.contains(action):
+            raise ValueError(f"HybridFlowShopEnv: action {action!r} is not in "
+                             f"{self.action_space}")
+        a = int(action)
+        if self.action_mode == "level":
+            start, end = level_band(a, self.instance.n, self.priority_levels)
+            if self.level_mode == "random":
+                priority = int(self.np_random.integers(start, end))
+            else:
+                priority = start
+        else:
+            priority = a
+        self._priorities.append(priority)
+        self._step += 1
+        if self._step < self.instance.n:
+            return self._obs(), 0.0, False, False, {
+                "order_id": int(self._presentation[self._step])}
+
+        self._done = True
+        # Stable sort of the presentation order by priority, descending.
+        ranked = sorted(range(self.instance.n), key=lambda i: -self._priorities[i])
+        order = [int(self._presentation[i]) for i in ranked]
+        result = hfs.simulate(self.instance, order, workers=self.workers,
+                              seed=int(self.np_random.integers(2**63 - 1)), record_work=False,
+                              **self.plant)
+        reward = float(self.max_makespan - result.makespan)
+        if self.reward_mode == "normalized":
+            reward /= float(self.max_makespan - self.lower_bound)
+        info = {
+            "makespan": result.makespan,
+            "lower_bound": self.lower_bound,
+            "order": list(result.order),
+            "records": [r.__dict__.copy() for r in result.records],
+        }
+        return self._obs(), reward, True, False, info
+
+
+def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r}; allowed: {', '.join(map(repr, allowed))}")

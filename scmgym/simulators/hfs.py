@@ -39,6 +39,7 @@ from scmgym.errors import DataError, InfeasibleError, SimulationLimitError
 
 __all__ = [
     "COLUMNS",
+    "STATION_NAMES",
     "MACHINE_TYPES",
     "TYPE_CODES",
     "HFSInstance",
@@ -52,6 +53,7 @@ __all__ = [
     "edd_order",
     "identity_order",
     "load_instance",
+    "load_priority_file",
     "lower_bound",
     "lower_bounds",
     "make_instance",
@@ -78,6 +80,9 @@ TRUCK_LOADING_H = 5.0
 TRUCK_TRIP_H = (24.0, 30.0, 36.0)
 #: Unloading at the logistics centre, triangular (min, mode, max) in hours: triangular(1, 3) hours.
 TRUCK_UNLOAD_H = (1.0, 2.0, 3.0)
+
+#: The 20 station names of the plant, in the order in which free stations are taken.
+STATION_NAMES = tuple(f"{row}{k}" for row in "ABCDE" for k in range(1, 5))
 
 PickupMode = Literal["same_update", "next_update"]
 
@@ -363,6 +368,42 @@ def priority_order(
     return tuple(int(i) for i in ids)
 
 
+def load_priority_file(path: str | Path, instance: HFSInstance) -> tuple[int, ...]:
+    """Read a priority order from a CSV or Excel file with one column ``order_id``.
+
+    Rows are the order ids, highest priority first; every id of the instance exactly once.
+
+    Raises:
+        DataError: naming the file, row, column, value and what is allowed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("no such priority file", value=str(path),
+                        allowed="a CSV or Excel file with one column order_id")
+    frame = datasets.read_table(path, required=("order_id",))
+    n = instance.n
+    src = str(path)
+    seen: dict[int, int] = {}
+    ids = []
+    for i, text in enumerate(frame["order_id"]):
+        row = i + 2
+        oid = datasets.parse_int(text, source=src, row=row, column="order_id", minimum=0,
+                                 maximum=n - 1)
+        if oid in seen:
+            raise DataError(f"order id repeated (also on row {seen[oid]})", source=src, row=row,
+                            column="order_id", value=oid,
+                            allowed=f"each id 0..{n - 1} exactly once")
+        seen[oid] = row
+        ids.append(oid)
+    if len(ids) != n:
+        missing = sorted(set(range(n)) - set(seen))
+        raise DataError(f"not a permutation of the {n} order ids of {instance.name}; missing "
+                        f"{missing[:10]}" + (" ..." if len(missing) > 10 else ""), source=src,
+                        column="order_id", value=f"{len(ids)} rows",
+                        allowed=f"each id 0..{n - 1} exactly once")
+    return tuple(ids)
+
+
 def identity_order(instance: HFSInstance) -> tuple[int, ...]:
     """CSV order: row 0 gets the highest priority."""
     return tuple(range(instance.n))
@@ -541,6 +582,21 @@ class HFSResult:
     def station_utilisation(self) -> np.ndarray:
         """Share of stations held per day, shape (makespan,)."""
         return self.stations_busy / self.stations
+
+    def station_assignment(self) -> tuple[int, ...]:
+        """Per order id, the index of the station it held (0 = A1 ... 19 = E4).
+
+        Station identity has no effect on results; the model gives each admitted order the first
+        free station in the order A1..A4, B1..B4, ..., E1..E4, and a station freed by a pickup is
+        free again from the next update on. This replays that rule on the records.
+        """
+        free_from = [1] * self.stations  # first day each station can be taken again
+        assignment = [-1] * len(self.records)
+        for rec in sorted(self.records, key=lambda r: (r.admission_day, r.rank)):
+            k = next(i for i, day in enumerate(free_from) if day <= rec.admission_day)
+            assignment[rec.order_id] = k
+            free_from[k] = rec.pickup_day + 1
+        return tuple(assignment)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary: makespan, order, workers and the per-order records."""
