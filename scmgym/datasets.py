@@ -56,7 +56,9 @@ def resolve(dataset: str | Path, plant: str) -> tuple[str, Path]:
     return path.stem, path
 
 
-def read_table(path: Path, *, required: Sequence[str], optional: Iterable[str] = ()) -> pd.DataFrame:
+def read_table(
+    path: Path, *, required: Sequence[str], optional: Iterable[str] = ()
+) -> pd.DataFrame:
     """Read a CSV or Excel table as strings, with its columns checked.
 
     Excel files are read as their cached cell values (never recomputed). Entirely empty columns
@@ -76,7 +78,8 @@ def read_table(path: Path, *, required: Sequence[str], optional: Iterable[str] =
                 path, dtype=str, keep_default_na=False, skipinitialspace=True, header=0
             )
     except pd.errors.EmptyDataError:
-        raise DataError("the file is empty", source=src, allowed="a header row and data rows") from None
+        raise DataError("the file is empty", source=src,
+                        allowed="a header row and data rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
         raise DataError(f"cannot read the file ({exc})", source=src) from None
 

@@ -59,7 +59,7 @@ def test_unknown_dataset_name():
 
 
 @pytest.mark.parametrize("text, pattern", [
-    (f"order_id,machine_type,date_basement_arrival,date_delivery\n0,lt7,1,1\n",
+    ("order_id,machine_type,date_basement_arrival,date_delivery\n0,lt7,1,1\n",
      r"orders\.csv, column 'date_electrical_panel_arrival': missing column; allowed: columns "
      r"order_id, machine_type"),
     (f"{HEADER},colour\n0,lt7,1,1,1,red\n",

@@ -71,12 +71,14 @@ COLUMNS = (
     "date_delivery",
 )
 
-#: Hours from model start to the first daily update (day 1); any positive value gives the same result.
+#: Hours from model start to the first daily update (day 1); any positive value gives the same
+#: result.
 FIRST_UPDATE_H = 120.0
 DAY_H = 24.0
 #: Time from the truck's arrival at the delivery area to the machine leaving it (station freed).
 TRUCK_LOADING_H = 5.0
-#: Truck trip to the logistics centre, triangular (min, mode, max) in hours: AnyLogic triangular(1, 1.5) days.
+#: Truck trip to the logistics centre, triangular (min, mode, max) in hours (AnyLogic
+#: triangular(1, 1.5) days).
 TRUCK_TRIP_H = (24.0, 30.0, 36.0)
 #: Unloading at the logistics centre, triangular (min, mode, max) in hours: triangular(1, 3) hours.
 TRUCK_UNLOAD_H = (1.0, 2.0, 3.0)

@@ -1,0 +1,182 @@
+"""The Gymnasium environment scmgym/HybridFlowShop-v0."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+
+import scmgym  # noqa: F401  (registers the envs)
+from scmgym.envs.hfs import HybridFlowShopEnv, level_band
+from scmgym.simulators import hfs
+
+
+def run_episode(env, actions=None, seed=0):
+    obs, info = env.reset(seed=seed)
+    observations, ids = [obs], [info["order_id"]]
+    rng = np.random.default_rng(123)
+    total = 0.0
+    for t in range(env.unwrapped.instance.n):
+        a = actions[t] if actions is not None else int(rng.integers(env.action_space.n))
+        obs, reward, terminated, truncated, info = env.step(a)
+        observations.append(obs)
+        total += reward
+        if not terminated:
+            ids.append(info["order_id"])
+    assert terminated and not truncated
+    return np.array(observations), ids, total, info
+
+
+def test_registered_and_made_by_id():
+    env = gym.make("scmgym/HybridFlowShop-v0")
+    assert isinstance(env.unwrapped, HybridFlowShopEnv)
+    env2 = gym.make("scmgym:scmgym/HybridFlowShop-v0", dataset="d2")
+    assert env2.unwrapped.instance.name == "d2"
+    assert gym.spec("scmgym/HybridFlowShop-v0").to_json()
+
+
+def test_gymnasium_check_env():
+    gym_check_env(HybridFlowShopEnv(dataset="d1"), skip_render_check=True)
+
+
+def test_sb3_check_env():
+    from stable_baselines3.common.env_checker import check_env
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_env(HybridFlowShopEnv(dataset="d1"), warn=False)
+        check_env(HybridFlowShopEnv(dataset="d1", action="priority"), warn=False)
+
+
+def test_spaces_and_observations():
+    env = HybridFlowShopEnv(dataset="d1", priority_levels=5)
+    assert env.action_space == gym.spaces.Discrete(5)
+    assert env.observation_space.dtype == np.int64
+    assert list(env.observation_space.high) == [11, 19, 19, 67, 100]
+    obs_seq, ids, _, _ = run_episode(env)
+    inst = env.instance
+    for t, (obs, oid) in enumerate(zip(obs_seq[:-1], ids, strict=True)):
+        o = inst.orders[oid]
+        assert obs.dtype == np.int64 and obs in env.observation_space
+        assert list(obs) == [hfs.TYPE_CODES[o.machine_type], o.basement_day, o.panel_day,
+                             o.due_day, inst.n - t]
+    assert (obs_seq[-1] == 0).all()
+    assert sorted(ids) == list(range(inst.n))
+
+
+def test_reward_is_max_makespan_minus_simulated_makespan():
+    env = HybridFlowShopEnv(dataset="d1")
+    _, _, total, info = run_episode(env)
+    res = hfs.simulate(env.instance, info["order"], workers=(2, 5, 2))
+    assert total == 500 - res.makespan == 500 - info["makespan"]
+    assert info["lower_bound"] == 440 and len(info["records"]) == 100
+    assert isinstance(total, float)
+
+
+@pytest.mark.parametrize("dataset, expected", [("d1", 500), ("d3", 500), ("d4", 650),
+                                               ("d5", 2500)])
+def test_default_max_makespan(dataset, expected):
+    assert HybridFlowShopEnv(dataset=dataset, workers=(2, 5, 2)).max_makespan == expected
+
+
+def test_same_seed_same_trajectory_and_reward():
+    a = run_episode(HybridFlowShopEnv(dataset="d1"), seed=7)
+    b = run_episode(HybridFlowShopEnv(dataset="d1"), seed=7)
+    c = run_episode(HybridFlowShopEnv(dataset="d1"), seed=8)
+    assert (a[0] == b[0]).all() and a[1] == b[1] and a[2] == b[2]
+    assert a[3]["order"] == b[3]["order"]
+    assert a[1] != c[1]  # another seed, another presentation order
+
+
+def test_pickles_mid_episode():
+    env = HybridFlowShopEnv(dataset="d1")
+    env.reset(seed=3)
+    for a in range(10):
+        env.step(a % 5)
+    clone = pickle.loads(pickle.dumps(env))
+    rest = [i % 5 for i in range(90)]
+    outs = []
+    for e in (env, clone):
+        for a in rest:
+            obs, reward, terminated, _, info = e.step(a)
+        outs.append((reward, info["order"]))
+    assert outs[0] == outs[1]
+
+
+def test_shuffle_false_presents_csv_order():
+    env = HybridFlowShopEnv(dataset="d1", shuffle=False)
+    _, ids, _, _ = run_episode(env)
+    assert ids == list(range(100))
+
+
+def test_priority_action_reproduces_identity():
+    env = HybridFlowShopEnv(dataset="d1", action="priority", shuffle=False)
+    assert env.action_space == gym.spaces.Discrete(100)
+    actions = [99 - i for i in range(100)]  # row 0 most urgent
+    _, _, total, info = run_episode(env, actions)
+    assert info["order"] == list(range(100)) and info["makespan"] == 468
+    assert total == 500 - 468
+
+
+def test_deterministic_levels_sort_by_level_then_presentation():
+    env = HybridFlowShopEnv(dataset="d1", level_mode="deterministic", shuffle=False)
+    levels = [i % 5 for i in range(100)]
+    _, _, _, info = run_episode(env, levels)
+    expected = sorted(range(100), key=lambda i: -levels[i])
+    assert info["order"] == expected
+
+
+def test_random_levels_stay_in_their_band():
+    env = HybridFlowShopEnv(dataset="d1", shuffle=False, priority_levels=5)
+    levels = [4] * 20 + [0] * 80  # the first 20 rows at the top level
+    _, _, _, info = run_episode(env, levels)
+    assert sorted(info["order"][:20]) == list(range(20))
+
+
+@pytest.mark.parametrize("n, levels", [(100, 5), (100, 3), (7, 7), (10, 4), (345, 6)])
+def test_level_bands_partition_the_range(n, levels):
+    bands = [level_band(k, n, levels) for k in range(levels)]
+    assert bands[0][0] == 0 and bands[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(bands, bands[1:], strict=False))
+    sizes = [e - s for s, e in bands]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_normalized_reward():
+    env = HybridFlowShopEnv(dataset="d1", reward="normalized")
+    _, _, total, info = run_episode(env)
+    assert total == pytest.approx((500 - info["makespan"]) / (500 - 440))
+    assert 0 < total < 1
+
+
+def test_errors():
+    env = HybridFlowShopEnv(dataset="d1")
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="not in Discrete"):
+        env.step(5)
+    for _ in range(100):
+        env.step(0)
+    with pytest.raises(RuntimeError, match="episode has ended"):
+        env.step(0)
+    with pytest.raises(ValueError, match="priority_levels=0"):
+        HybridFlowShopEnv(priority_levels=0)
+    with pytest.raises(ValueError, match="action='rank'"):
+        HybridFlowShopEnv(action="rank")
+    with pytest.raises(scmgym.errors.InfeasibleError, match="E pool has 1"):
+        HybridFlowShopEnv(workers=(2, 1, 2))
+
+
+def test_sb3_ppo_runs_one_update_on_the_env():
+    from stable_baselines3 import PPO
+
+    env = HybridFlowShopEnv(dataset="d1")
+    model = PPO("MlpPolicy", env, n_steps=200, batch_size=100, n_epochs=1, seed=0, device="cpu")
+    model.learn(total_timesteps=200)
+    action, _ = model.predict(env.reset(seed=0)[0], deterministic=True)
+    assert env.action_space.contains(int(action))
