@@ -1,0 +1,235 @@
+"""Policy types and the one evaluation loop every method shares.
+
+Every policy implements the stable-baselines3 predictor shape
+``predict(obs, state=None, episode_start=None, deterministic=True) -> (action, state)``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from scmgym.policies import tree as T
+
+FORMAT_VERSION = 1
+
+
+class TreePolicy:
+    """A decision tree over an env's observation: readable, exportable, simplifiable.
+
+    Args:
+        root: the tree.
+        schema: feature names and domains, action names.
+        meta: free-form provenance (trainer, env id, dataset, seed, fitness...), kept in JSON.
+    """
+
+    kind: ClassVar[str] = "tree"
+
+    def __init__(self, root: T.Node, schema: T.TreeSchema, meta: dict[str, Any] | None = None):
+        self.root = root
+        self.schema = schema
+        self.meta = dict(meta or {})
+
+    # -- acting ----------------------------------------------------------------------------------
+    def action(self, obs: Sequence[float]) -> int:
+        """The action for one observation."""
+        return T.find_leaf(self.root, obs).action
+
+    def predict(self, obs, state=None, episode_start=None, deterministic: bool = True):
+        """SB3-style predictor: one observation -> (action array of shape (), state);
+        a batch (2-D) -> (actions of shape (batch,), state)."""
+        arr = np.asarray(obs)
+        if arr.ndim == 1:
+            return np.asarray(self.action(arr.tolist()), dtype=np.int64), state
+        return np.array([self.action(row) for row in arr.tolist()], dtype=np.int64), state
+
+    def __call__(self, obs: Sequence[float]) -> int:
+        return self.action(obs)
+
+    # -- reviewing -------------------------------------------------------------------------------
+    def to_text(self) -> str:
+        """Indented if/else with feature and action names."""
+        return T.to_text(self.root, self.schema)
+
+    def to_python(self, name: str = "policy") -> str:
+        """Source of a standalone function that runs without scmgym."""
+        return T.to_python(self.root, self.schema, name=name)
+
+    def to_dot(self) -> str:
+        return T.to_dot(self.root, self.schema)
+
+    def render_png(self, path: str | Path, title: str | None = None) -> Path:
+        return T.render_png(self.root, self.schema, path, title=title)
+
+    def simplify(self) -> TreePolicy:
+        """An equivalent, smaller tree (same action on every observation of the domain)."""
+        return type(self)._rebuild(self, T.simplify(self.root, self.schema))
+
+    def leaf_coverage(self, observations: Iterable[Sequence[float]]) -> list[dict[str, Any]]:
+        """For each leaf (pre-order), how many observations reach it and what it decides."""
+        counts = Counter(T.leaf_index(self.root, list(obs)) for obs in observations)
+        return [
+            {"leaf": k, "action": leaf.action, "action_name": self.schema.actions[leaf.action],
+             "count": counts.get(k, 0)}
+            for k, leaf in enumerate(T.leaves(self.root))
+        ]
+
+    @property
+    def n_leaves(self) -> int:
+        return T.count_leaves(self.root)
+
+    @property
+    def depth(self) -> int:
+        return T.depth(self.root)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    # -- saving ----------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": "scmgym-policy", "version": FORMAT_VERSION, "kind": self.kind,
+                "schema": self.schema.to_dict(), "tree": T.node_to_dict(self.root),
+                "meta": self.meta, **self._extra_dict()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(self.to_json())
+        return path
+
+    @classmethod
+    def from_json(cls, text: str) -> TreePolicy:
+        """Rebuild any tree policy from :meth:`to_json` output (dispatches on ``kind``)."""
+        data = json.loads(text)
+        if data.get("format") != "scmgym-policy":
+            raise ValueError("not an scmgym policy JSON (missing format: scmgym-policy)")
+        kind = data.get("kind")
+        target = _KINDS.get(kind)
+        if target is None:
+            raise ValueError(f"unknown policy kind {kind!r}; allowed: {', '.join(_KINDS)}")
+        return target._from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TreePolicy:
+        return cls.from_json(Path(path).read_text())
+
+    # -- subclass hooks --------------------------------------------------------------------------
+    def _extra_dict(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def _from_dict(cls, data: dict[str, Any]) -> TreePolicy:
+        return cls(T.node_from_dict(data["tree"]), T.TreeSchema.from_dict(data["schema"]),
+                   data.get("meta"))
+
+    @classmethod
+    def _rebuild(cls, old: TreePolicy, root: T.Node) -> TreePolicy:
+        return cls(root, old.schema, {**old.meta, "simplified": True})
+
+
+class DecisionTreePolicy(TreePolicy):
+    """An ELDT policy: a grammatical-evolution phenotype whose leaves hold Q-tables.
+
+    Each leaf acts greedily on its Q-values (``Leaf.action`` is their argmax); the genotype it
+    was decoded from is kept for provenance.
+    """
+
+    kind = "eldt"
+
+    def __init__(self, root: T.Node, schema: T.TreeSchema, meta: dict[str, Any] | None = None,
+                 genotype: Sequence[int] | None = None):
+        super().__init__(root, schema, meta)
+        self.genotype = None if genotype is None else [int(g) for g in genotype]
+
+    def _extra_dict(self) -> dict[str, Any]:
+        return {"genotype": self.genotype}
+
+    @classmethod
+    def _from_dict(cls, data: dict[str, Any]) -> TreePolicy:
+        return cls(T.node_from_dict(data["tree"]), T.TreeSchema.from_dict(data["schema"]),
+                   data.get("meta"), data.get("genotype"))
+
+    @classmethod
+    def _rebuild(cls, old: TreePolicy, root: T.Node) -> TreePolicy:
+        return cls(root, old.schema, {**old.meta, "simplified": True},
+                   getattr(old, "genotype", None))
+
+
+class GPTreePolicy(TreePolicy):
+    """A strongly typed GP policy: a DEAP expression, kept as text beside its tree form."""
+
+    kind = "gp"
+
+    def __init__(self, root: T.Node, schema: T.TreeSchema, meta: dict[str, Any] | None = None,
+                 expression: str | None = None):
+        super().__init__(root, schema, meta)
+        self.expression = expression
+
+    def _extra_dict(self) -> dict[str, Any]:
+        return {"expression": self.expression}
+
+    @classmethod
+    def _from_dict(cls, data: dict[str, Any]) -> TreePolicy:
+        return cls(T.node_from_dict(data["tree"]), T.TreeSchema.from_dict(data["schema"]),
+                   data.get("meta"), data.get("expression"))
+
+    @classmethod
+    def _rebuild(cls, old: TreePolicy, root: T.Node) -> TreePolicy:
+        return cls(root, old.schema, {**old.meta, "simplified": True},
+                   getattr(old, "expression", None))
+
+
+_KINDS: dict[str, type[TreePolicy]] = {c.kind: c for c in (TreePolicy, DecisionTreePolicy,
+                                                           GPTreePolicy)}
+
+
+def load_policy(path: str | Path) -> TreePolicy:
+    """Load a policy saved with ``save()`` / ``to_json()``."""
+    return TreePolicy.load(path)
+
+
+@dataclass
+class Evaluation:
+    """Returns and final infos of ``n`` episodes."""
+
+    returns: list[float]
+    infos: list[dict[str, Any]] = field(repr=False)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.returns))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.returns))
+
+
+def evaluate_policy(policy, env, n_episodes: int = 10, *, seed: int | None = 0,
+                    deterministic: bool = True) -> Evaluation:
+    """Run ``policy`` (anything with the SB3 ``predict``) on ``env`` for ``n_episodes`` episodes.
+
+    The first reset is seeded with ``seed``; later resets continue the env's RNG, so every episode
+    is a fresh replication and the whole evaluation is reproducible.
+    """
+    returns, infos = [], []
+    for ep in range(n_episodes):
+        obs, info = env.reset(seed=seed if ep == 0 else None)
+        state, start, total, done = None, True, 0.0, False
+        while not done:
+            action, state = policy.predict(obs, state=state, episode_start=start,
+                                           deterministic=deterministic)
+            start = False
+            obs, reward, terminated, truncated, info = env.step(int(np.asarray(action)))
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+        infos.append(info)
+    return Evaluation(returns, infos)
