@@ -322,7 +322,7 @@ def to_python(node: Node, schema: TreeSchema, *, name: str = "policy") -> str:
     args = [_identifier(f.name) for f in schema.features]
     out = [f"ACTIONS = {tuple(schema.actions)!r}", "", "",
            f"def {name}({', '.join(args)}):",
-           f'    """Return the action index (see ACTIONS) for one observation."""']
+           '    """Return the action index (see ACTIONS) for one observation."""']
 
     def operand(op: Operand) -> str:
         return args[op.index] if isinstance(op, Var) else repr(int(op))

@@ -1,0 +1,1 @@
+"""Policy-generating methods: ELDT (GE + Q-learned leaves), typed GP, PPO."""

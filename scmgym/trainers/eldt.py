@@ -1,0 +1,553 @@
+"""ELDT: grammatical evolution of decision trees whose leaves learn by Q-learning.
+
+An individual is an integer genotype. It is decoded, by a grammar of the plant's features, into
+a decision tree whose leaves are epsilon-greedy Q-learners. Its fitness is the mean episode
+return over ``n_episodes`` episodes during which the leaves learn. The outer loop is a simple
+evolutionary algorithm built from DEAP's operators (tournament selection, one-point crossover,
+uniform integer mutation, hall of fame).
+
+Modes (each documented in ``docs/trainers.md``):
+
+* ``replacement="slotwise"`` (faithful default): offspring i replaces population member i when
+  strictly fitter (the original code's effective rule). ``replacement="parents"``: an offspring
+  replaces the worse of the population members it was bred from, when strictly fitter.
+* ``lamarckian=False`` (faithful default): every evaluation starts from fresh random Q-tables.
+  ``lamarckian=True``: leaf k of an offspring starts from the Q-values of leaf k of the
+  individual it was cloned from (fresh values for leaves the parent did not have).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from deap import base, tools
+
+from scmgym.policies import DecisionTreePolicy
+from scmgym.policies import tree as T
+from scmgym.trainers import common
+
+log = logging.getLogger(__name__)
+
+#: Depth at which a phenotype is rejected as invalid (the original formatter's nesting limit).
+MAX_NESTING = 100
+
+
+# ------------------------------------------------------------------------------------------------
+# Grammar and decoding
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """The tree grammar of one plant.
+
+    ``bt -> <if>``;
+    ``if -> if <condition>: <action> else: <action>`` (and, when ``eq_feature`` is set, a second
+    alternative ``if <condition_eq>: ...``);
+    ``condition -> _in_k <comp_op> <const_k>`` for each k in ``compare_features``;
+    ``condition_eq -> _in_e == <const_e>``; ``action -> leaf | <if>``; ``comp_op -> < | >``.
+    Each expansion of a nonterminal consumes one codon; alternative = codon mod (number of
+    alternatives).
+
+    Attributes:
+        compare_features: features tested with < and >, in grammar order.
+        constants: per feature, the number of constants 0..m-1 it is compared with.
+        eq_feature: the feature tested with == (the HFS machine type), or None.
+    """
+
+    compare_features: tuple[int, ...]
+    constants: tuple[tuple[int, int], ...]  # (feature, count) pairs
+    eq_feature: int | None = None
+
+    def n_constants(self, feature: int) -> int:
+        return dict(self.constants)[feature]
+
+    @classmethod
+    def make_or_buy(cls) -> Grammar:
+        """Conditions on a, b, c with constants 0..20."""
+        return cls((0, 1, 2), ((0, 21), (1, 21), (2, 21)))
+
+    @classmethod
+    def hfs(cls, schema: T.TreeSchema, num_machine_types: int = 12) -> Grammar:
+        """Machine-type equality; < and > on basement, panel, due date and remaining orders,
+        with constants 0..max-1 of each feature over the dataset (the original's ``range(max)``).
+        """
+        consts = ((0, num_machine_types),) + tuple(
+            (k, max(1, schema.features[k].high)) for k in (1, 2, 3, 4))
+        return cls((1, 2, 3, 4), consts, eq_feature=0)
+
+    @classmethod
+    def for_schema(cls, schema: T.TreeSchema) -> Grammar:
+        if schema.features[0].name == "machine_type":
+            return cls.hfs(schema)
+        return cls.make_or_buy()
+
+
+class _Invalid(Exception):
+    pass
+
+
+def decode(genotype: Sequence[int], grammar: Grammar, max_wraps: int = 10) -> T.Node | None:
+    """Map a genotype to a tree by leftmost derivation, or None if the mapping fails.
+
+    Codons are read in order and wrap around to the start; a mapping that would need
+    ``max_wraps * len(genotype)`` codons or more (the original's limit of 10 passes) or that nests
+    100 conditions deep is invalid. Leaves get action 0 (their Q-tables decide).
+    """
+    n = len(genotype)
+    limit = max_wraps * n
+    pos = 0
+
+    def codon(alternatives: int) -> int:
+        nonlocal pos
+        if pos >= limit:
+            raise _Invalid
+        value = genotype[pos % n]
+        pos += 1
+        return value % alternatives
+
+    def expand_if(level: int) -> T.Node:
+        if level >= MAX_NESTING:
+            raise _Invalid
+        alt = codon(2 if grammar.eq_feature is not None else 1)
+        if alt == 0:
+            k = grammar.compare_features[codon(len(grammar.compare_features))]
+            op = ("<", ">")[codon(2)]
+            const = codon(grammar.n_constants(k))
+        else:
+            k = grammar.eq_feature
+            codon(1)  # condition_eq has one production
+            op = "=="
+            const = codon(grammar.n_constants(k))
+        then = expand_action(level)
+        other = expand_action(level)
+        return T.Split(T.Var(k), op, const, then, other)
+
+    def expand_action(level: int) -> T.Node:
+        return T.Leaf(0) if codon(2) == 0 else expand_if(level + 1)
+
+    try:
+        codon(1)  # bt -> <if>
+        root = expand_if(0)
+    except _Invalid:
+        return None
+    # The original's mapping loop rejects a derivation that ends exactly on its last codon.
+    if pos >= limit:
+        return None
+    return root
+
+
+# ------------------------------------------------------------------------------------------------
+# Q-learning leaves
+# ------------------------------------------------------------------------------------------------
+
+
+class QTree:
+    """A decoded tree whose leaves are epsilon-greedy Q-learners (one evaluation's learner)."""
+
+    def __init__(self, root: T.Node, n_actions: int, rng: np.random.Generator, *,
+                 learning_rate: float, discount: float, epsilon: float,
+                 init_q: Sequence[Sequence[float] | None] | None = None) -> None:
+        self.root = root
+        self.n_leaves = T.count_leaves(root)
+        self.q = [np.asarray(init_q[k], dtype=float).copy()
+                  if init_q is not None and k < len(init_q) and init_q[k] is not None
+                  else rng.uniform(-1.0, 1.0, n_actions)
+                  for k in range(self.n_leaves)]
+        self.visits = [np.ones(n_actions, dtype=np.int64) for _ in range(self.n_leaves)]
+        self.last_action = [0] * self.n_leaves
+        self.rng = rng
+        self.n_actions = n_actions
+        self.lr, self.gamma, self.eps = learning_rate, discount, epsilon
+        self.last_leaf: int | None = None
+        self.reward = 0.0
+
+    def new_episode(self) -> None:
+        self.last_leaf = None
+
+    def act(self, obs: Sequence[float]) -> int:
+        """Choose an action; first update the previous leaf with the stored reward."""
+        k = T.leaf_index(self.root, obs)
+        if self.last_leaf is not None:
+            j = self.last_leaf
+            a = self.last_action[j]
+            target = self.reward + self.gamma * float(self.q[k].max())
+            self.q[j][a] += self.lr * (target - self.q[j][a])
+        self.last_leaf = k
+        if self.rng.uniform() < self.eps:
+            action = int(self.rng.integers(self.n_actions))
+        else:
+            q = self.q[k]
+            best = np.flatnonzero(q == q.max())
+            action = int(best[0] if best.size == 1 else self.rng.choice(best))
+        self.last_action[k] = action
+        self.visits[k][action] += 1
+        return action
+
+    def greedy_tree(self) -> T.Node:
+        """The tree with each leaf's action set to the argmax of its Q-values."""
+        it = iter(range(self.n_leaves))
+
+        def fix(leaf: T.Leaf) -> T.Leaf:
+            k = next(it)
+            return T.Leaf(int(np.argmax(self.q[k])), tuple(float(v) for v in self.q[k]))
+
+        return T.map_leaves(self.root, fix)
+
+
+# ------------------------------------------------------------------------------------------------
+# The trainer
+# ------------------------------------------------------------------------------------------------
+
+
+class _Fitness(base.Fitness):
+    weights = (1.0,)
+
+
+class Individual(list):
+    """A genotype with its DEAP fitness, its breeding parents and its learned Q-tables."""
+
+    def __init__(self, genes=()):
+        super().__init__(genes)
+        self.fitness = _Fitness()
+        self.parents: list[int] = []
+        self.q: list[list[float]] | None = None
+
+
+def _check(name: str, value: Any, ok: bool, allowed: str) -> None:
+    if not ok:
+        raise ValueError(f"{name}={value!r}; allowed: {allowed}")
+
+
+class ELDT:
+    """Evolutionary learning of decision trees (GE + Q-learned leaves) on an scmgym env.
+
+    Args:
+        env: a make-or-buy or HFS env (``action="level"``); the trainer resets it.
+        population_size, generations: the outer loop (published: 5 and 200).
+        genotype_length, codon_max: genotypes of ``genotype_length`` codons in 0..codon_max.
+        crossover_prob, mutation_prob, mutation_indpb, tournament_size: DEAP operators.
+        n_episodes: episodes per fitness evaluation (published: 5).
+        learning_rate, discount, epsilon: the leaves' Q-learning (0.001, 0.05, 0.05).
+        max_wraps: codon wraps allowed when decoding (10).
+        replacement: ``"slotwise"`` (faithful) or ``"parents"``.
+        lamarckian: offspring inherit their parent's Q-tables.
+        seed: seeds Python's ``random`` (DEAP's operators) and the numpy Generator (leaves,
+            env episodes).
+        verbose: 0 silent, 1 progress bar, 2 progress bar and a log line per generation.
+    """
+
+    method = "eldt"
+
+    def __init__(self, env, *, population_size: int = 5, generations: int = 200,
+                 genotype_length: int = 100, codon_max: int = 40000,
+                 crossover_prob: float = 0.5, mutation_prob: float = 0.5,
+                 mutation_indpb: float = 0.1, tournament_size: int = 2, n_episodes: int = 5,
+                 learning_rate: float = 0.001, discount: float = 0.05, epsilon: float = 0.05,
+                 max_wraps: int = 10, replacement: str = "slotwise", lamarckian: bool = False,
+                 seed: int = 0, verbose: int = 0) -> None:
+        _check("population_size", population_size, population_size >= 2, "an integer >= 2")
+        _check("generations", generations, generations >= 0, "an integer >= 0")
+        _check("genotype_length", genotype_length, genotype_length >= 1, "an integer >= 1")
+        _check("codon_max", codon_max, codon_max >= 1, "an integer >= 1")
+        for name, p in (("crossover_prob", crossover_prob), ("mutation_prob", mutation_prob),
+                        ("mutation_indpb", mutation_indpb), ("epsilon", epsilon),
+                        ("discount", discount)):
+            _check(name, p, 0.0 <= p <= 1.0, "a probability in [0, 1]")
+        _check("learning_rate", learning_rate, 0.0 < learning_rate <= 1.0, "a number in (0, 1]")
+        _check("tournament_size", tournament_size, tournament_size >= 1, "an integer >= 1")
+        _check("n_episodes", n_episodes, n_episodes >= 1, "an integer >= 1")
+        _check("max_wraps", max_wraps, max_wraps >= 1, "an integer >= 1")
+        _check("replacement", replacement, replacement in ("slotwise", "parents"),
+               "'slotwise' or 'parents'")
+        _check("verbose", verbose, verbose in (0, 1, 2), "0, 1 or 2")
+        if getattr(env.unwrapped, "action_mode", "level") != "level":
+            raise ValueError("ELDT needs the HFS env with action='level' (Discrete(L) actions)")
+        self.env = env
+        self.hparams = dict(
+            population_size=population_size, generations=generations,
+            genotype_length=genotype_length, codon_max=codon_max,
+            crossover_prob=crossover_prob, mutation_prob=mutation_prob,
+            mutation_indpb=mutation_indpb, tournament_size=tournament_size,
+            n_episodes=n_episodes, learning_rate=learning_rate, discount=discount,
+            epsilon=epsilon, max_wraps=max_wraps, replacement=replacement,
+            lamarckian=lamarckian, seed=seed,
+        )
+        self.verbose = verbose
+        self.schema = common.tree_schema(env)
+        self.grammar = Grammar.for_schema(self.schema)
+        self.objective = common.objective_of(env)
+        self.n_actions = int(env.action_space.n)
+        self.toolbox = self._toolbox()
+        self.policy: DecisionTreePolicy | None = None
+        self.history: common.History | None = None
+        self.state: dict[str, Any] | None = None
+
+    # -- DEAP plumbing ---------------------------------------------------------------------------
+    def _toolbox(self) -> base.Toolbox:
+        hp = self.hparams
+        tb = base.Toolbox()
+        tb.register("mate", tools.cxOnePoint)
+        tb.register("mutate", tools.mutUniformInt, low=0, up=hp["codon_max"],
+                    indpb=hp["mutation_indpb"])
+        tb.register("select", tools.selTournament, tournsize=hp["tournament_size"])
+        return tb
+
+    def _random_individual(self) -> Individual:
+        hp = self.hparams
+        return Individual(random.randint(0, hp["codon_max"]) for _ in range(hp["genotype_length"]))
+
+    def _vary(self, population: list[Individual]) -> list[Individual]:
+        """Tournament selection, then clone, pairwise crossover and mutation (DEAP varAnd)."""
+        hp = self.hparams
+        chosen = self.toolbox.select(population, len(population))
+        slot = {id(ind): i for i, ind in enumerate(population)}
+        offspring = [self._clone(ind) for ind in chosen]
+        for child, parent in zip(offspring, chosen, strict=True):
+            child.parents = [slot[id(parent)]]
+        for i in range(1, len(offspring), 2):
+            if random.random() < hp["crossover_prob"]:
+                self.toolbox.mate(offspring[i - 1], offspring[i])
+                offspring[i - 1].parents.append(offspring[i].parents[0])
+                offspring[i].parents.append(offspring[i - 1].parents[0])
+                del offspring[i - 1].fitness.values, offspring[i].fitness.values
+        for i in range(len(offspring)):
+            if random.random() < hp["mutation_prob"]:
+                self.toolbox.mutate(offspring[i])
+                del offspring[i].fitness.values
+        return offspring
+
+    @staticmethod
+    def _clone(ind: Individual) -> Individual:
+        child = Individual(ind)
+        if ind.fitness.valid:
+            child.fitness.values = ind.fitness.values
+        child.q = None if ind.q is None else [list(q) for q in ind.q]
+        return child
+
+    # -- evaluation ------------------------------------------------------------------------------
+    def _evaluate(self, ind: Individual, generation: int) -> None:
+        """Fitness = mean episode return over n_episodes; invalid genotypes get the worst
+        fitness (the reward of an episode at the reference value) without simulating."""
+        hp = self.hparams
+        root = decode(ind, self.grammar, hp["max_wraps"])
+        if root is None:
+            ind.fitness.values = (self._invalid_fitness(),)
+            ind.q = None
+            return
+        if self.budget.remaining < hp["n_episodes"]:
+            raise common.BudgetExhausted("not enough budget for a full evaluation")
+        init = ind.q if hp["lamarckian"] else None
+        learner = QTree(root, self.n_actions, self.rng, learning_rate=hp["learning_rate"],
+                        discount=hp["discount"], epsilon=hp["epsilon"], init_q=init)
+        returns = []
+        for _ in range(hp["n_episodes"]):
+            returns.append(self._episode(learner, generation))
+        ind.fitness.values = (float(np.mean(returns)),)
+        ind.q = [list(map(float, q)) for q in learner.q]
+        self._consider_best(ind, learner)
+
+    def _episode(self, learner: QTree, generation: int) -> float:
+        env = self.env
+        obs, _ = env.reset(seed=self.env_seed)
+        self.env_seed = None  # seed once; later episodes continue the env's RNG
+        learner.new_episode()
+        total, reward, done = 0.0, 0.0, False
+        while not done:
+            action = learner.act(obs.tolist())
+            obs, reward, terminated, truncated, info = env.step(action)
+            learner.reward = float(reward)
+            total += float(reward)
+            done = terminated or truncated
+        learner.act(obs.tolist())  # terminal bootstrap call, as the original
+        self.budget.charge(1)
+        self.history.record(float(info[self.objective.name]), total, generation)
+        return total
+
+    def _invalid_fitness(self) -> float:
+        # The original gives 0 (= a return of max_makespan - max_makespan for HFS; 0 revenue).
+        return 0.0
+
+    def _consider_best(self, ind: Individual, learner: QTree) -> None:
+        fit = ind.fitness.values[0]
+        if self.state["best_fitness"] is None or fit > self.state["best_fitness"]:
+            self.state["best_fitness"] = fit
+            self.state["best_tree"] = learner.greedy_tree()
+            self.state["best_genotype"] = list(ind)
+
+    # -- training loop ---------------------------------------------------------------------------
+    def learn(self, budget: int = 5000, callback: common.Callback | None = None,
+              run_dir: str | Path | None = None, resume: bool = False) -> ELDT:
+        """Evolve until ``generations`` are done or ``budget`` simulations are spent.
+
+        Args:
+            budget: the most real simulations (episodes) to run.
+            callback: called after every generation with a dict of metrics (``train/...``
+                keys); returning False stops training.
+            run_dir: if given, ``history.csv`` and ``checkpoint.pkl`` are written there as the
+                run goes (the checkpoint after every evaluation).
+            resume: continue from ``run_dir/checkpoint.pkl``.
+        """
+        run_dir = Path(run_dir) if run_dir is not None else None
+        ckpt = run_dir / "checkpoint.pkl" if run_dir is not None else None
+        hist_path = run_dir / "history.csv" if run_dir is not None else None
+        if resume:
+            if ckpt is None or not ckpt.exists():
+                raise FileNotFoundError(f"no checkpoint to resume in {run_dir}")
+            self.state = common.load_checkpoint(ckpt)
+            random.setstate(self.state["py_random"])
+            self.rng = np.random.default_rng()
+            self.rng.bit_generator.state = self.state["np_random"]
+            if self.state.get("env_rng") is not None:
+                self.env.unwrapped.np_random = np.random.Generator(np.random.PCG64())
+                self.env.unwrapped.np_random.bit_generator.state = self.state["env_rng"]
+            self.env_seed = self.state["env_seed"]
+            self.budget = common.Budget(budget, self.state["simulations"])
+            self.history = common.History.resume(hist_path, self.objective,
+                                                 self.state["simulations"])
+        else:
+            random.seed(self.hparams["seed"])
+            self.rng = np.random.default_rng(self.hparams["seed"])
+            self.env_seed = self.hparams["seed"]
+            self.budget = common.Budget(budget)
+            self.history = common.History(hist_path, self.objective)
+            self.state = {"phase": "init", "generation": 0, "population": [
+                self._random_individual() for _ in range(self.hparams["population_size"])],
+                "offspring": None, "pos": 0, "hof": tools.HallOfFame(1),
+                "best_fitness": None, "best_tree": None, "best_genotype": None,
+                "status": "running", "evaluations": 0}
+        self._checkpoint_path = ckpt
+        start = time.perf_counter()
+        bar = self._progress(budget)
+        interrupted = False
+        try:
+            with common.terminate_as_interrupt():
+                self._run(callback, bar)
+        except common.BudgetExhausted:
+            self.state["status"] = "budget"
+        except KeyboardInterrupt:
+            # The checkpoint of the last complete evaluation stays as it is: resuming from it
+            # redoes the interrupted evaluation with the same random numbers.
+            interrupted = True
+            log.warning("training interrupted after %d simulations", self.budget.used)
+        finally:
+            if bar is not None:
+                bar.close()
+            self.history.close()
+            if not interrupted:
+                self._save_state()
+        self.interrupted = interrupted
+        self.wall_seconds = time.perf_counter() - start
+        self.policy = self._make_policy()
+        return self
+
+    def _progress(self, budget: int):
+        if not self.verbose:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=budget, initial=self.budget.used, desc="ELDT", unit="sim")
+
+    def _run(self, callback, bar) -> None:
+        st = self.state
+        hp = self.hparams
+        while True:
+            if st["phase"] == "init":
+                pop = st["population"]
+                while st["pos"] < len(pop):
+                    self._eval_step(pop[st["pos"]], 0, bar)
+                st["hof"].update(pop)
+                st.update(phase="select", pos=0)
+                self._save_state()
+                self._report(callback, pop)
+            elif st["phase"] == "select":
+                if st["generation"] >= hp["generations"]:
+                    st["status"] = "done"
+                    return
+                st["generation"] += 1
+                st["offspring"] = self._vary(st["population"])
+                st.update(phase="eval", pos=0)
+                self._save_state()
+            else:  # eval
+                off = st["offspring"]
+                while st["pos"] < len(off):
+                    ind = off[st["pos"]]
+                    if not ind.fitness.valid:
+                        self._eval_step(ind, st["generation"], bar)
+                    else:
+                        st["pos"] += 1
+                st["hof"].update(off)
+                self._replace(st["population"], off)
+                st.update(phase="select", pos=0, offspring=None)
+                self._save_state()
+                if self._report(callback, st["population"]) is False:
+                    st["status"] = "callback"
+                    return
+
+    def _eval_step(self, ind: Individual, generation: int, bar) -> None:
+        used = self.budget.used
+        self._evaluate(ind, generation)
+        self.state["pos"] += 1
+        self.state["evaluations"] += 1
+        self._save_state()
+        if bar is not None:
+            bar.update(self.budget.used - used)
+
+    def _replace(self, population: list[Individual], offspring: list[Individual]) -> None:
+        if self.hparams["replacement"] == "slotwise":
+            for i, child in enumerate(offspring):
+                if child.fitness.values[0] > population[i].fitness.values[0]:
+                    population[i] = child
+        else:
+            for child in offspring:
+                worst = min(child.parents, key=lambda p: population[p].fitness.values[0])
+                if child.fitness.values[0] > population[worst].fitness.values[0]:
+                    population[worst] = child
+
+    def _report(self, callback, population) -> bool | None:
+        fits = [ind.fitness.values[0] for ind in population]
+        metrics = {"train/generation": self.state["generation"],
+                   "train/simulations": self.budget.used,
+                   "train/best_fitness": self.state["hof"][0].fitness.values[0],
+                   "train/mean_fitness": float(np.mean(fits))}
+        if self.verbose >= 2:
+            log.info("generation %d: %s", self.state["generation"], metrics)
+        return callback(metrics) if callback is not None else None
+
+    def _save_state(self) -> None:
+        if self._checkpoint_path is None:
+            return
+        self.state["py_random"] = random.getstate()
+        self.state["np_random"] = self.rng.bit_generator.state
+        env_rng = getattr(self.env.unwrapped, "_np_random", None)
+        self.state["env_rng"] = None if env_rng is None else env_rng.bit_generator.state
+        self.state["env_seed"] = self.env_seed
+        self.state["simulations"] = self.budget.used
+        common.save_checkpoint(self._checkpoint_path, self.state)
+
+    def _make_policy(self) -> DecisionTreePolicy | None:
+        st = self.state
+        if st["best_tree"] is None:
+            return None
+        meta = {"trainer": "eldt", "fitness": st["best_fitness"], "hparams": self.hparams,
+                "simulations": self.budget.used, "generations": st["generation"]}
+        return DecisionTreePolicy(st["best_tree"], self.schema, meta, st["best_genotype"])
+
+    # -- reporting -------------------------------------------------------------------------------
+    @property
+    def nominal_simulations(self) -> int:
+        """The paper's count: generations x population x episodes (+ the initial population)."""
+        hp = self.hparams
+        return self.state["generation"] * hp["population_size"] * hp["n_episodes"]
+
+    @property
+    def simulations(self) -> int:
+        """Real simulations run."""
+        return self.budget.used
