@@ -1,4 +1,4 @@
-"""Policies: readable decision trees (GE with Q-learned leaves, typed GP) and the shared evaluation."""
+"""Policies: readable decision trees (GE with Q-learned leaves, typed GP) and their evaluation."""
 
 from scmgym.policies.base import (
     DecisionTreePolicy,

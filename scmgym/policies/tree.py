@@ -80,7 +80,7 @@ class Var:
     index: int
 
 
-Operand = Union[Var, int]
+Operand = Union[Var, int]  # noqa: UP007  (a runtime alias; `|` needs 3.10 types)
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class Split:
     otherwise: Node
 
 
-Node = Union[Leaf, Split]
+Node = Union[Leaf, "Split"]  # noqa: UP007
 
 
 def _value(operand: Operand, obs: Sequence[float]) -> float:
