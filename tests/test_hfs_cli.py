@@ -100,3 +100,7 @@ def test_demo(capsys):
     assert "EDD (earliest due date)            472" in out
     assert "identity (CSV order)               468" in out
     assert "440" in out
+    lines = {line[:28].strip(): line[28:].split() for line in out.splitlines()}
+    assert lines["all buy"][:2] == ["7000.0", "0.0"]
+    assert lines["all make"][0] == "5250.0"  # spec fact 6 (>= 95 % of seeds)
+    assert 7400 < float(lines["make iff a < 6 and c >= 6"][0]) < 7700  # spec fact 10: ~7586
