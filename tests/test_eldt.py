@@ -110,7 +110,7 @@ def test_slotwise_replacement():
     trainer = eldt.ELDT(small_env())
     pop = individuals([5, 5, 5])
     off = individuals([6, 5, 1])
-    trainer._replace(pop, off)
+    pop = trainer._replace(pop, off)
     assert [ind.fitness.values[0] for ind in pop] == [6, 5, 5]
 
 
@@ -118,7 +118,7 @@ def test_parents_replacement_replaces_the_worse_parent():
     trainer = eldt.ELDT(small_env(), replacement="parents")
     pop = individuals([1, 9, 5])
     off = individuals([7, 2, 3], parents=[[1, 0], [2], [1]])
-    trainer._replace(pop, off)
+    pop = trainer._replace(pop, off)
     assert [ind.fitness.values[0] for ind in pop] == [7, 9, 5]
 
 

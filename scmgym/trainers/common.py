@@ -64,9 +64,9 @@ def tree_schema(env) -> T.TreeSchema:
         else:
             actions = tuple(f"priority {k}" for k in range(base.action_space.n))
         return T.TreeSchema(feats, actions)
-    names = tuple(getattr(base, "feature_names", ("a", "b", "c")))
+    names = tuple(base.feature_names)
     feats = tuple(T.Feature(n, int(np.floor(lo)), int(np.ceil(hi)))
-                  for n, lo, hi in zip(names, low, high, strict=False))
+                  for n, lo, hi in zip(names, low, high, strict=True))
     return T.TreeSchema(feats, ("make", "buy"))
 
 

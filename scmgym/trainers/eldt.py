@@ -18,12 +18,9 @@ Modes (each documented in ``docs/trainers.md``):
 
 from __future__ import annotations
 
-import logging
 import random
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,8 +29,7 @@ from deap import base, tools
 from scmgym.policies import DecisionTreePolicy
 from scmgym.policies import tree as T
 from scmgym.trainers import common
-
-log = logging.getLogger(__name__)
+from scmgym.trainers.evolution import EvolutionaryTrainer, check_param
 
 #: Depth at which a phenotype is rejected as invalid (the original formatter's nesting limit).
 MAX_NESTING = 100
@@ -221,27 +217,28 @@ class Individual(list):
         self.q: list[list[float]] | None = None
 
 
-def _check(name: str, value: Any, ok: bool, allowed: str) -> None:
-    if not ok:
-        raise ValueError(f"{name}={value!r}; allowed: {allowed}")
-
-
-class ELDT:
+class ELDT(EvolutionaryTrainer):
     """Evolutionary learning of decision trees (GE + Q-learned leaves) on an scmgym env.
 
     Args:
-        env: a make-or-buy or HFS env (``action="level"``); the trainer resets it.
+        env: a make-or-buy env or an HFS env with ``action="level"``; the trainer resets it.
         population_size, generations: the outer loop (published: 5 and 200).
         genotype_length, codon_max: genotypes of ``genotype_length`` codons in 0..codon_max.
-        crossover_prob, mutation_prob, mutation_indpb, tournament_size: DEAP operators.
+        crossover_prob, mutation_prob, mutation_indpb, tournament_size: DEAP operators
+            (published: 0.5, 0.5, 0.1, 2).
         n_episodes: episodes per fitness evaluation (published: 5).
         learning_rate, discount, epsilon: the leaves' Q-learning (0.001, 0.05, 0.05).
         max_wraps: codon wraps allowed when decoding (10).
         replacement: ``"slotwise"`` (faithful) or ``"parents"``.
         lamarckian: offspring inherit their parent's Q-tables.
-        seed: seeds Python's ``random`` (DEAP's operators) and the numpy Generator (leaves,
-            env episodes).
+        seed: seeds Python's ``random`` (DEAP's operators), the numpy Generator (leaves) and the
+            env (episodes).
         verbose: 0 silent, 1 progress bar, 2 progress bar and a log line per generation.
+
+    >>> from scmgym.envs.hfs import HybridFlowShopEnv
+    >>> trainer = ELDT(HybridFlowShopEnv("d1"), generations=2, seed=0).learn(budget=100)
+    >>> trainer.simulations <= 100, trainer.policy is not None
+    (True, True)
     """
 
     method = "eldt"
@@ -253,25 +250,22 @@ class ELDT:
                  learning_rate: float = 0.001, discount: float = 0.05, epsilon: float = 0.05,
                  max_wraps: int = 10, replacement: str = "slotwise", lamarckian: bool = False,
                  seed: int = 0, verbose: int = 0) -> None:
-        _check("population_size", population_size, population_size >= 2, "an integer >= 2")
-        _check("generations", generations, generations >= 0, "an integer >= 0")
-        _check("genotype_length", genotype_length, genotype_length >= 1, "an integer >= 1")
-        _check("codon_max", codon_max, codon_max >= 1, "an integer >= 1")
+        check_param("genotype_length", genotype_length, genotype_length >= 1, "an integer >= 1")
+        check_param("codon_max", codon_max, codon_max >= 1, "an integer >= 1")
         for name, p in (("crossover_prob", crossover_prob), ("mutation_prob", mutation_prob),
                         ("mutation_indpb", mutation_indpb), ("epsilon", epsilon),
                         ("discount", discount)):
-            _check(name, p, 0.0 <= p <= 1.0, "a probability in [0, 1]")
-        _check("learning_rate", learning_rate, 0.0 < learning_rate <= 1.0, "a number in (0, 1]")
-        _check("tournament_size", tournament_size, tournament_size >= 1, "an integer >= 1")
-        _check("n_episodes", n_episodes, n_episodes >= 1, "an integer >= 1")
-        _check("max_wraps", max_wraps, max_wraps >= 1, "an integer >= 1")
-        _check("replacement", replacement, replacement in ("slotwise", "parents"),
-               "'slotwise' or 'parents'")
-        _check("verbose", verbose, verbose in (0, 1, 2), "0, 1 or 2")
+            check_param(name, p, 0.0 <= p <= 1.0, "a probability in [0, 1]")
+        check_param("learning_rate", learning_rate, 0.0 < learning_rate <= 1.0,
+                    "a number in (0, 1]")
+        check_param("tournament_size", tournament_size, tournament_size >= 1, "an integer >= 1")
+        check_param("n_episodes", n_episodes, n_episodes >= 1, "an integer >= 1")
+        check_param("max_wraps", max_wraps, max_wraps >= 1, "an integer >= 1")
+        check_param("replacement", replacement, replacement in ("slotwise", "parents"),
+                    "'slotwise' or 'parents'")
         if getattr(env.unwrapped, "action_mode", "level") != "level":
             raise ValueError("ELDT needs the HFS env with action='level' (Discrete(L) actions)")
-        self.env = env
-        self.hparams = dict(
+        hparams = dict(
             population_size=population_size, generations=generations,
             genotype_length=genotype_length, codon_max=codon_max,
             crossover_prob=crossover_prob, mutation_prob=mutation_prob,
@@ -280,32 +274,26 @@ class ELDT:
             epsilon=epsilon, max_wraps=max_wraps, replacement=replacement,
             lamarckian=lamarckian, seed=seed,
         )
-        self.verbose = verbose
-        self.schema = common.tree_schema(env)
+        super().__init__(env, hparams, verbose)
         self.grammar = Grammar.for_schema(self.schema)
-        self.objective = common.objective_of(env)
         self.n_actions = int(env.action_space.n)
-        self.toolbox = self._toolbox()
-        self.policy: DecisionTreePolicy | None = None
-        self.history: common.History | None = None
-        self.state: dict[str, Any] | None = None
+        self.toolbox = base.Toolbox()
+        self.toolbox.register("mate", tools.cxOnePoint)
+        self.toolbox.register("mutate", tools.mutUniformInt, low=0, up=codon_max,
+                              indpb=mutation_indpb)
+        self.toolbox.register("select", tools.selTournament, tournsize=tournament_size)
 
-    # -- DEAP plumbing ---------------------------------------------------------------------------
-    def _toolbox(self) -> base.Toolbox:
-        hp = self.hparams
-        tb = base.Toolbox()
-        tb.register("mate", tools.cxOnePoint)
-        tb.register("mutate", tools.mutUniformInt, low=0, up=hp["codon_max"],
-                    indpb=hp["mutation_indpb"])
-        tb.register("select", tools.selTournament, tournsize=hp["tournament_size"])
-        return tb
-
-    def _random_individual(self) -> Individual:
+    # -- individuals and variation ---------------------------------------------------------------
+    def _new_individual(self) -> Individual:
         hp = self.hparams
         return Individual(random.randint(0, hp["codon_max"]) for _ in range(hp["genotype_length"]))
 
+    def _init_state(self, state: dict[str, Any]) -> None:
+        state.update(best_fitness=None, best_tree=None, best_genotype=None)
+
     def _vary(self, population: list[Individual]) -> list[Individual]:
-        """Tournament selection, then clone, pairwise crossover and mutation (DEAP varAnd)."""
+        """Tournament selection, then clone, pairwise crossover and mutation (DEAP varAnd),
+        remembering which population slots each child was bred from."""
         hp = self.hparams
         chosen = self.toolbox.select(population, len(population))
         slot = {id(ind): i for i, ind in enumerate(population)}
@@ -329,178 +317,20 @@ class ELDT:
         child = Individual(ind)
         if ind.fitness.valid:
             child.fitness.values = ind.fitness.values
+        child.parents = list(ind.parents)
         child.q = None if ind.q is None else [list(q) for q in ind.q]
         return child
 
-    # -- evaluation ------------------------------------------------------------------------------
-    def _evaluate(self, ind: Individual, generation: int) -> None:
-        """Fitness = mean episode return over n_episodes; invalid genotypes get the worst
-        fitness (the reward of an episode at the reference value) without simulating."""
-        hp = self.hparams
-        root = decode(ind, self.grammar, hp["max_wraps"])
-        if root is None:
-            ind.fitness.values = (self._invalid_fitness(),)
-            ind.q = None
-            return
-        if self.budget.remaining < hp["n_episodes"]:
-            raise common.BudgetExhausted("not enough budget for a full evaluation")
-        init = ind.q if hp["lamarckian"] else None
-        learner = QTree(root, self.n_actions, self.rng, learning_rate=hp["learning_rate"],
-                        discount=hp["discount"], epsilon=hp["epsilon"], init_q=init)
-        returns = []
-        for _ in range(hp["n_episodes"]):
-            returns.append(self._episode(learner, generation))
-        ind.fitness.values = (float(np.mean(returns)),)
-        ind.q = [list(map(float, q)) for q in learner.q]
-        self._consider_best(ind, learner)
+    def _pack(self, ind: Individual) -> Any:
+        return list(ind), list(ind.parents), ind.q
 
-    def _episode(self, learner: QTree, generation: int) -> float:
-        env = self.env
-        obs, _ = env.reset(seed=self.env_seed)
-        self.env_seed = None  # seed once; later episodes continue the env's RNG
-        learner.new_episode()
-        total, reward, done = 0.0, 0.0, False
-        while not done:
-            action = learner.act(obs.tolist())
-            obs, reward, terminated, truncated, info = env.step(action)
-            learner.reward = float(reward)
-            total += float(reward)
-            done = terminated or truncated
-        learner.act(obs.tolist())  # terminal bootstrap call, as the original
-        self.budget.charge(1)
-        self.history.record(float(info[self.objective.name]), total, generation)
-        return total
+    def _unpack(self, data: Any) -> Individual:
+        ind = Individual(data[0])
+        ind.parents, ind.q = list(data[1]), data[2]
+        return ind
 
-    def _invalid_fitness(self) -> float:
-        # The original gives 0 (= a return of max_makespan - max_makespan for HFS; 0 revenue).
-        return 0.0
-
-    def _consider_best(self, ind: Individual, learner: QTree) -> None:
-        fit = ind.fitness.values[0]
-        if self.state["best_fitness"] is None or fit > self.state["best_fitness"]:
-            self.state["best_fitness"] = fit
-            self.state["best_tree"] = learner.greedy_tree()
-            self.state["best_genotype"] = list(ind)
-
-    # -- training loop ---------------------------------------------------------------------------
-    def learn(self, budget: int = 5000, callback: common.Callback | None = None,
-              run_dir: str | Path | None = None, resume: bool = False) -> ELDT:
-        """Evolve until ``generations`` are done or ``budget`` simulations are spent.
-
-        Args:
-            budget: the most real simulations (episodes) to run.
-            callback: called after every generation with a dict of metrics (``train/...``
-                keys); returning False stops training.
-            run_dir: if given, ``history.csv`` and ``checkpoint.pkl`` are written there as the
-                run goes (the checkpoint after every evaluation).
-            resume: continue from ``run_dir/checkpoint.pkl``.
-        """
-        run_dir = Path(run_dir) if run_dir is not None else None
-        ckpt = run_dir / "checkpoint.pkl" if run_dir is not None else None
-        hist_path = run_dir / "history.csv" if run_dir is not None else None
-        if resume:
-            if ckpt is None or not ckpt.exists():
-                raise FileNotFoundError(f"no checkpoint to resume in {run_dir}")
-            self.state = common.load_checkpoint(ckpt)
-            random.setstate(self.state["py_random"])
-            self.rng = np.random.default_rng()
-            self.rng.bit_generator.state = self.state["np_random"]
-            if self.state.get("env_rng") is not None:
-                self.env.unwrapped.np_random = np.random.Generator(np.random.PCG64())
-                self.env.unwrapped.np_random.bit_generator.state = self.state["env_rng"]
-            self.env_seed = self.state["env_seed"]
-            self.budget = common.Budget(budget, self.state["simulations"])
-            self.history = common.History.resume(hist_path, self.objective,
-                                                 self.state["simulations"])
-        else:
-            random.seed(self.hparams["seed"])
-            self.rng = np.random.default_rng(self.hparams["seed"])
-            self.env_seed = self.hparams["seed"]
-            self.budget = common.Budget(budget)
-            self.history = common.History(hist_path, self.objective)
-            self.state = {"phase": "init", "generation": 0, "population": [
-                self._random_individual() for _ in range(self.hparams["population_size"])],
-                "offspring": None, "pos": 0, "hof": tools.HallOfFame(1),
-                "best_fitness": None, "best_tree": None, "best_genotype": None,
-                "status": "running", "evaluations": 0}
-        self._checkpoint_path = ckpt
-        start = time.perf_counter()
-        bar = self._progress(budget)
-        interrupted = False
-        try:
-            with common.terminate_as_interrupt():
-                self._run(callback, bar)
-        except common.BudgetExhausted:
-            self.state["status"] = "budget"
-        except KeyboardInterrupt:
-            # The checkpoint of the last complete evaluation stays as it is: resuming from it
-            # redoes the interrupted evaluation with the same random numbers.
-            interrupted = True
-            log.warning("training interrupted after %d simulations", self.budget.used)
-        finally:
-            if bar is not None:
-                bar.close()
-            self.history.close()
-            if not interrupted:
-                self._save_state()
-        self.interrupted = interrupted
-        self.wall_seconds = time.perf_counter() - start
-        self.policy = self._make_policy()
-        return self
-
-    def _progress(self, budget: int):
-        if not self.verbose:
-            return None
-        from tqdm.auto import tqdm
-
-        return tqdm(total=budget, initial=self.budget.used, desc="ELDT", unit="sim")
-
-    def _run(self, callback, bar) -> None:
-        st = self.state
-        hp = self.hparams
-        while True:
-            if st["phase"] == "init":
-                pop = st["population"]
-                while st["pos"] < len(pop):
-                    self._eval_step(pop[st["pos"]], 0, bar)
-                st["hof"].update(pop)
-                st.update(phase="select", pos=0)
-                self._save_state()
-                self._report(callback, pop)
-            elif st["phase"] == "select":
-                if st["generation"] >= hp["generations"]:
-                    st["status"] = "done"
-                    return
-                st["generation"] += 1
-                st["offspring"] = self._vary(st["population"])
-                st.update(phase="eval", pos=0)
-                self._save_state()
-            else:  # eval
-                off = st["offspring"]
-                while st["pos"] < len(off):
-                    ind = off[st["pos"]]
-                    if not ind.fitness.valid:
-                        self._eval_step(ind, st["generation"], bar)
-                    else:
-                        st["pos"] += 1
-                st["hof"].update(off)
-                self._replace(st["population"], off)
-                st.update(phase="select", pos=0, offspring=None)
-                self._save_state()
-                if self._report(callback, st["population"]) is False:
-                    st["status"] = "callback"
-                    return
-
-    def _eval_step(self, ind: Individual, generation: int, bar) -> None:
-        used = self.budget.used
-        self._evaluate(ind, generation)
-        self.state["pos"] += 1
-        self.state["evaluations"] += 1
-        self._save_state()
-        if bar is not None:
-            bar.update(self.budget.used - used)
-
-    def _replace(self, population: list[Individual], offspring: list[Individual]) -> None:
+    def _replace(self, population: list[Individual], offspring: list[Individual]):
+        population = list(population)
         if self.hparams["replacement"] == "slotwise":
             for i, child in enumerate(offspring):
                 if child.fitness.values[0] > population[i].fitness.values[0]:
@@ -510,27 +340,36 @@ class ELDT:
                 worst = min(child.parents, key=lambda p: population[p].fitness.values[0])
                 if child.fitness.values[0] > population[worst].fitness.values[0]:
                     population[worst] = child
+        return population
 
-    def _report(self, callback, population) -> bool | None:
-        fits = [ind.fitness.values[0] for ind in population]
-        metrics = {"train/generation": self.state["generation"],
-                   "train/simulations": self.budget.used,
-                   "train/best_fitness": self.state["hof"][0].fitness.values[0],
-                   "train/mean_fitness": float(np.mean(fits))}
-        if self.verbose >= 2:
-            log.info("generation %d: %s", self.state["generation"], metrics)
-        return callback(metrics) if callback is not None else None
-
-    def _save_state(self) -> None:
-        if self._checkpoint_path is None:
+    # -- evaluation ------------------------------------------------------------------------------
+    def _evaluate(self, ind: Individual, generation: int) -> None:
+        """Fitness = mean episode return over n_episodes while the leaves learn. An invalid
+        genotype gets fitness 0 (the original's worst value) without simulating."""
+        hp = self.hparams
+        root = decode(ind, self.grammar, hp["max_wraps"])
+        if root is None:
+            ind.fitness.values = (0.0,)
+            ind.q = None
             return
-        self.state["py_random"] = random.getstate()
-        self.state["np_random"] = self.rng.bit_generator.state
-        env_rng = getattr(self.env.unwrapped, "_np_random", None)
-        self.state["env_rng"] = None if env_rng is None else env_rng.bit_generator.state
-        self.state["env_seed"] = self.env_seed
-        self.state["simulations"] = self.budget.used
-        common.save_checkpoint(self._checkpoint_path, self.state)
+        if self.budget.remaining < hp["n_episodes"]:
+            raise common.BudgetExhausted("not enough budget for a full evaluation")
+        init = ind.q if hp["lamarckian"] else None
+        learner = QTree(root, self.n_actions, self.rng, learning_rate=hp["learning_rate"],
+                        discount=hp["discount"], epsilon=hp["epsilon"], init_q=init)
+        returns = []
+        for _ in range(hp["n_episodes"]):
+            learner.new_episode()
+            total, _ = self._episode(learner.act, generation,
+                                     on_reward=lambda r: setattr(learner, "reward", r),
+                                     on_end=learner.act)  # terminal bootstrap call
+            returns.append(total)
+        ind.fitness.values = (float(np.mean(returns)),)
+        ind.q = [list(map(float, q)) for q in learner.q]
+        st = self.state
+        if st["best_fitness"] is None or ind.fitness.values[0] > st["best_fitness"]:
+            st.update(best_fitness=ind.fitness.values[0], best_tree=learner.greedy_tree(),
+                      best_genotype=list(ind))
 
     def _make_policy(self) -> DecisionTreePolicy | None:
         st = self.state
@@ -539,15 +378,3 @@ class ELDT:
         meta = {"trainer": "eldt", "fitness": st["best_fitness"], "hparams": self.hparams,
                 "simulations": self.budget.used, "generations": st["generation"]}
         return DecisionTreePolicy(st["best_tree"], self.schema, meta, st["best_genotype"])
-
-    # -- reporting -------------------------------------------------------------------------------
-    @property
-    def nominal_simulations(self) -> int:
-        """The paper's count: generations x population x episodes (+ the initial population)."""
-        hp = self.hparams
-        return self.state["generation"] * hp["population_size"] * hp["n_episodes"]
-
-    @property
-    def simulations(self) -> int:
-        """Real simulations run."""
-        return self.budget.used
