@@ -122,17 +122,22 @@ class TreePolicy:
         return cls.from_json(Path(path).read_text())
 
     # -- subclass hooks --------------------------------------------------------------------------
+    #: Name of the one extra attribute a subclass keeps (saved in JSON beside the tree).
+    extra: ClassVar[str | None] = None
+
     def _extra_dict(self) -> dict[str, Any]:
-        return {}
+        return {self.extra: getattr(self, self.extra)} if self.extra else {}
 
     @classmethod
     def _from_dict(cls, data: dict[str, Any]) -> TreePolicy:
-        return cls(T.node_from_dict(data["tree"]), T.TreeSchema.from_dict(data["schema"]),
-                   data.get("meta"))
+        args = (T.node_from_dict(data["tree"]), T.TreeSchema.from_dict(data["schema"]),
+                data.get("meta"))
+        return cls(*args, data.get(cls.extra)) if cls.extra else cls(*args)
 
     @classmethod
     def _rebuild(cls, old: TreePolicy, root: T.Node) -> TreePolicy:
-        return cls(root, old.schema, {**old.meta, "simplified": True})
+        args = (root, old.schema, {**old.meta, "simplified": True})
+        return cls(*args, getattr(old, cls.extra)) if cls.extra else cls(*args)
 
 
 class DecisionTreePolicy(TreePolicy):
@@ -143,48 +148,24 @@ class DecisionTreePolicy(TreePolicy):
     """
 
     kind = "eldt"
+    extra = "genotype"
 
     def __init__(self, root: T.Node, schema: T.TreeSchema, meta: dict[str, Any] | None = None,
                  genotype: Sequence[int] | None = None):
         super().__init__(root, schema, meta)
         self.genotype = None if genotype is None else [int(g) for g in genotype]
 
-    def _extra_dict(self) -> dict[str, Any]:
-        return {"genotype": self.genotype}
-
-    @classmethod
-    def _from_dict(cls, data: dict[str, Any]) -> TreePolicy:
-        return cls(T.node_from_dict(data["tree"]), T.TreeSchema.from_dict(data["schema"]),
-                   data.get("meta"), data.get("genotype"))
-
-    @classmethod
-    def _rebuild(cls, old: TreePolicy, root: T.Node) -> TreePolicy:
-        return cls(root, old.schema, {**old.meta, "simplified": True},
-                   getattr(old, "genotype", None))
-
 
 class GPTreePolicy(TreePolicy):
     """A strongly typed GP policy: a DEAP expression, kept as text beside its tree form."""
 
     kind = "gp"
+    extra = "expression"
 
     def __init__(self, root: T.Node, schema: T.TreeSchema, meta: dict[str, Any] | None = None,
                  expression: str | None = None):
         super().__init__(root, schema, meta)
         self.expression = expression
-
-    def _extra_dict(self) -> dict[str, Any]:
-        return {"expression": self.expression}
-
-    @classmethod
-    def _from_dict(cls, data: dict[str, Any]) -> TreePolicy:
-        return cls(T.node_from_dict(data["tree"]), T.TreeSchema.from_dict(data["schema"]),
-                   data.get("meta"), data.get("expression"))
-
-    @classmethod
-    def _rebuild(cls, old: TreePolicy, root: T.Node) -> TreePolicy:
-        return cls(root, old.schema, {**old.meta, "simplified": True},
-                   getattr(old, "expression", None))
 
 
 _KINDS: dict[str, type[TreePolicy]] = {c.kind: c for c in (TreePolicy, DecisionTreePolicy,
