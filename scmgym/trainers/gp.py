@@ -1,0 +1,422 @@
+"""Strongly typed genetic programming of decision trees (DEAP ``PrimitiveSetTyped``).
+
+A GP individual is an expression of ``if_then_else`` over typed comparisons; it is converted to
+the shared tree form (:mod:`scmgym.policies.tree`) to act, render and simplify. One fitness
+evaluation is one episode (one real simulation) of the env with the tree deciding every step:
+
+* make-or-buy: inputs ``a, b, c``; ``lt``/``gt`` on integers, ``if_then_else`` returning
+  ``"outsource"`` (buy) or ``"not_outsource"`` (make); ephemeral constants 1..20; optional
+  ``and``/``or``/``not`` (``boolean_ops=True``; the published code had them commented out).
+* HFS: inputs machine type, basement, panel and due day (not the remaining-orders feature);
+  ``eq`` on the machine type, ``lt``/``gt`` on each date; constants 0..max-1 of each date over the
+  dataset; priority levels 0..L-1. The machine type reaches the tree as its integer code. (The
+  original passed the type *string*, so its machine-type tests were always false; that bug is
+  fixed here and has no faithful mode.)
+
+Every type has a terminal and an identity primitive, so DEAP's generators can always complete a
+tree of any requested depth.
+"""
+
+from __future__ import annotations
+
+import operator
+import random
+import re
+from functools import partial
+
+from deap import base, gp, tools
+
+from scmgym.policies import GPTreePolicy
+from scmgym.policies import tree as T
+from scmgym.trainers import common
+from scmgym.trainers.evolution import EvolutionaryTrainer, check_param
+
+# Types of the HFS primitive set (marker classes; values are plain ints at run time).
+
+
+class MachineTypeIn:
+    pass
+
+
+class MachineType:
+    pass
+
+
+class BasementIn:
+    pass
+
+
+class Basement:
+    pass
+
+
+class PanelIn:
+    pass
+
+
+class Panel:
+    pass
+
+
+class DueIn:
+    pass
+
+
+class Due:
+    pass
+
+
+class Level:
+    pass
+
+
+class Bool:
+    pass
+
+
+class Num:
+    """Make-or-buy numbers: the inputs a, b, c and constants (kept apart from Bool)."""
+
+
+class Decision:
+    """Make-or-buy decisions: ``"outsource"`` (buy) or ``"not_outsource"`` (make)."""
+
+
+def _identity(x):
+    return x
+
+
+def _if_then_else(cond, a, b):
+    return a if cond else b
+
+
+def _and(a, b):
+    return a and b
+
+
+def _or(a, b):
+    return a or b
+
+
+def _not(a):
+    return not a
+
+
+#: Inputs of each plant's trees -> the observation index they read.
+HFS_INPUTS = {"mt": 0, "db": 1, "de": 2, "dd": 3}
+MOB_INPUTS = {"a": 0, "b": 1, "c": 2}
+COMPARISONS = {"lt": "<", "gt": ">", "eq": "=="}
+DECISIONS = {"not_outsource": 0, "outsource": 1}  # make-or-buy: 0 make, 1 buy
+
+
+def hfs_primitive_set(schema: T.TreeSchema, levels: int,
+                      num_machine_types: int = 12) -> gp.PrimitiveSetTyped:
+    """The HFS primitive set (built on demand, never at import)."""
+    pset = gp.PrimitiveSetTyped("hfs", [MachineTypeIn, BasementIn, PanelIn, DueIn], Level)
+    pset.renameArguments(ARG0="mt", ARG1="db", ARG2="de", ARG3="dd")
+    pset.addPrimitive(operator.eq, [MachineTypeIn, MachineType], Bool, name="eq")
+    for tin, tconst, feat, tag in ((BasementIn, Basement, 1, "db"), (PanelIn, Panel, 2, "de"),
+                                   (DueIn, Due, 3, "dd")):
+        pset.addPrimitive(operator.lt, [tin, tconst], Bool, name=f"lt_{tag}")
+        pset.addPrimitive(operator.gt, [tin, tconst], Bool, name=f"gt_{tag}")
+        for v in range(max(1, schema.features[feat].high)):
+            pset.addTerminal(v, tconst, name=f"{tag}_{v}")
+    pset.addPrimitive(_if_then_else, [Bool, Level, Level], Level, name="if_then_else")
+    for t in (MachineTypeIn, MachineType, BasementIn, Basement, PanelIn, Panel, DueIn, Due):
+        pset.addPrimitive(_identity, [t], t, name=f"id_{t.__name__}")
+    for v in range(num_machine_types):
+        pset.addTerminal(v, MachineType, name=f"mt_{v}")
+    for v in range(levels):
+        pset.addTerminal(v, Level, name=f"level_{v}")
+    pset.addTerminal(False, Bool, name="False")
+    pset.addTerminal(True, Bool, name="True")
+    return pset
+
+
+def mob_primitive_set(boolean_ops: bool = False) -> gp.PrimitiveSetTyped:
+    """The make-or-buy primitive set (built on demand, never at import).
+
+    Numbers and conditions are distinct types (the original used Python's ``int`` and ``bool``,
+    and as ``bool`` is a subclass of ``int`` its trees could compare comparison results, e.g.
+    ``lt(c, True)``; here every condition compares numbers).
+    """
+    pset = gp.PrimitiveSetTyped("mob", [Num, Num, Num], Decision)
+    pset.renameArguments(ARG0="a", ARG1="b", ARG2="c")
+    pset.addPrimitive(operator.lt, [Num, Num], Bool, name="lt")
+    pset.addPrimitive(operator.gt, [Num, Num], Bool, name="gt")
+    pset.addPrimitive(_if_then_else, [Bool, Decision, Decision], Decision, name="if_then_else")
+    pset.addPrimitive(_identity, [Num], Num, name="integer")
+    if boolean_ops:
+        pset.addPrimitive(_and, [Bool, Bool], Bool, name="and_")
+        pset.addPrimitive(_or, [Bool, Bool], Bool, name="or_")
+        pset.addPrimitive(_not, [Bool], Bool, name="not_")
+    pset.addEphemeralConstant("mob_number", partial(random.randint, 1, 20), Num)
+    pset.addTerminal("outsource", Decision, name="outsource")
+    pset.addTerminal("not_outsource", Decision, name="not_outsource")
+    pset.addTerminal(False, Bool, name="False")
+    pset.addTerminal(True, Bool, name="True")
+    return pset
+
+
+def pack_expression(expr: gp.PrimitiveTree) -> list[list]:
+    """A plain-data form of an expression (ephemeral constants included) for checkpoints."""
+    out = []
+    for node in expr:
+        if isinstance(node, gp.Primitive):
+            out.append(["p", node.name])
+        elif isinstance(type(node), gp.MetaEphemeral):
+            out.append(["e", type(node).name, node.value])
+        else:  # symbolic terminals (named constants, renamed arguments) are keyed by value
+            out.append(["t", str(node.value) if node.conv_fct is str else node.name])
+    return out
+
+
+def _ephemeral(cls, value):
+    node = cls.__new__(cls)  # no __init__: no new random draw
+    node.value = value
+    return node
+
+
+def unpack_expression(data: list[list], pset: gp.PrimitiveSetTyped) -> list:
+    """Inverse of :func:`pack_expression`, without drawing new ephemeral values."""
+    return [_ephemeral(pset.mapping[item[1]], item[2]) if item[0] == "e"
+            else pset.mapping[item[1]] for item in data]
+
+
+def parse_expression(text: str, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
+    """Parse an expression as printed by ``str(individual)``; bare integers become the set's
+    ephemeral constants (make-or-buy numbers).
+
+    >>> str(parse_expression("if_then_else(lt(a, 6), not_outsource, outsource)",
+    ...                      mob_primitive_set()))
+    'if_then_else(lt(a, 6), not_outsource, outsource)'
+    """
+    ephemerals = [t for terms in pset.terminals.values() for t in terms
+                  if isinstance(t, gp.MetaEphemeral)]
+    nodes = []
+    for token in re.split(r"[\s(),]+", text.strip()):
+        if not token:
+            continue
+        if token in pset.mapping:
+            nodes.append(pset.mapping[token])
+        elif ephemerals and re.fullmatch(r"-?\d+", token):
+            nodes.append(_ephemeral(ephemerals[0], int(token)))
+        else:
+            raise ValueError(f"unknown token {token!r} in GP expression; allowed: the names of "
+                             f"the primitive set {pset.name!r} and integers")
+    return gp.PrimitiveTree(nodes)
+
+
+# ------------------------------------------------------------------------------------------------
+# Expression -> tree
+# ------------------------------------------------------------------------------------------------
+
+
+def _nest(expr: gp.PrimitiveTree) -> tuple:
+    """Prefix list -> nested (node, children) tuples."""
+    def build(i: int) -> tuple[tuple, int]:
+        node = expr[i]
+        children, j = [], i + 1
+        for _ in range(node.arity):
+            child, j = build(j)
+            children.append(child)
+        return (node, children), j
+
+    nested, _ = build(0)
+    return nested
+
+
+def expression_to_tree(expr: gp.PrimitiveTree, pset: gp.PrimitiveSetTyped,
+                       inputs: dict[str, int]) -> T.Node:
+    """Convert a typed GP expression into the shared tree form (same decisions).
+
+    ``and``/``or``/``not`` and constant conditions are expanded into plain splits.
+    """
+
+    def constant(node):
+        value = node.value
+        if isinstance(value, str) and value in pset.context:
+            value = pset.context[value]
+        return value
+
+    def operand(item) -> T.Operand:
+        node, children = item
+        if isinstance(node, gp.Primitive):  # identity primitives
+            return operand(children[0])
+        if str(node.value) in inputs:
+            return T.Var(inputs[str(node.value)])
+        return int(constant(node))
+
+    def branch(item, then: T.Node, other: T.Node) -> T.Node:
+        node, children = item
+        if isinstance(node, gp.Terminal):
+            return then if bool(constant(node)) else other
+        name = node.name
+        if name.startswith(("lt", "gt", "eq")):
+            lhs, op, rhs = operand(children[0]), COMPARISONS[name[:2]], operand(children[1])
+            if not isinstance(lhs, T.Var) and isinstance(rhs, T.Var):  # "c > 14", not "14 < c"
+                lhs, op, rhs = rhs, {"<": ">", ">": "<", "==": "=="}[op], lhs
+            return T.Split(lhs, op, rhs, then, other)
+        if name == "and_":
+            return branch(children[0], branch(children[1], then, other), other)
+        if name == "or_":
+            return branch(children[0], then, branch(children[1], then, other))
+        if name == "not_":
+            return branch(children[0], other, then)
+        raise ValueError(f"unexpected boolean primitive {name!r}")
+
+    def decide(item) -> T.Node:
+        node, children = item
+        if isinstance(node, gp.Primitive):
+            if node.name != "if_then_else":
+                raise ValueError(f"unexpected primitive {node.name!r} at a decision")
+            return branch(children[0], decide(children[1]), decide(children[2]))
+        value = constant(node)
+        return T.Leaf(DECISIONS[value] if isinstance(value, str) else int(value))
+
+    return decide(_nest(expr))
+
+
+# ------------------------------------------------------------------------------------------------
+# The trainer
+# ------------------------------------------------------------------------------------------------
+
+
+class _FitnessMin(base.Fitness):
+    weights = (-1.0,)
+
+
+class _FitnessMax(base.Fitness):
+    weights = (1.0,)
+
+
+class GPIndividual(gp.PrimitiveTree):
+    """A typed expression with its DEAP fitness."""
+
+    def __init__(self, content, fitness_class=_FitnessMax):
+        super().__init__(content)
+        self.fitness = fitness_class()
+
+
+class GPTrainer(EvolutionaryTrainer):
+    """Strongly typed GP (DEAP ``eaSimple`` scheme) of tree policies on an scmgym env.
+
+    Args:
+        env: a make-or-buy env or an HFS env with ``action="level"``.
+        population_size, generations: published 20 and 250.
+        crossover_prob, mutation_prob, tournament_size: published 0.5, 0.2, 3.
+        init_depth: (min, max) of ``genHalfAndHalf`` for the initial population (published
+            (2, 5)); mutation_depth: (min, max) of the subtrees ``mutUniform`` grows ((0, 2)).
+        max_height: optional static height limit on crossover and mutation (against bloat);
+            None = no limit, as published.
+        boolean_ops: make-or-buy only: add ``and``/``or``/``not``.
+        num_machine_types: HFS only: machine-type constants 0..num-1 (12).
+        seed: seeds Python's ``random`` (DEAP) and the env.
+        verbose: 0, 1 (progress bar) or 2.
+
+    >>> from scmgym.envs.hfs import HybridFlowShopEnv
+    >>> trainer = GPTrainer(HybridFlowShopEnv("d1"), generations=2, seed=0).learn(budget=40)
+    >>> trainer.simulations <= 40, trainer.policy.kind
+    (True, 'gp')
+    """
+
+    method = "gp"
+
+    def __init__(self, env, *, population_size: int = 20, generations: int = 250,
+                 crossover_prob: float = 0.5, mutation_prob: float = 0.2,
+                 tournament_size: int = 3, init_depth: tuple[int, int] = (2, 5),
+                 mutation_depth: tuple[int, int] = (0, 2), max_height: int | None = None,
+                 boolean_ops: bool = False, num_machine_types: int = 12, seed: int = 0,
+                 verbose: int = 0) -> None:
+        for name, p in (("crossover_prob", crossover_prob), ("mutation_prob", mutation_prob)):
+            check_param(name, p, 0.0 <= p <= 1.0, "a probability in [0, 1]")
+        check_param("tournament_size", tournament_size, tournament_size >= 1, "an integer >= 1")
+        for name, (lo, hi) in (("init_depth", init_depth), ("mutation_depth", mutation_depth)):
+            check_param(name, (lo, hi), 0 <= lo <= hi <= 17,
+                        "(min, max) with 0 <= min <= max <= 17")
+        check_param("max_height", max_height, max_height is None or max_height >= init_depth[1],
+                    f"None or an integer >= the initial max depth {init_depth[1]}")
+        check_param("num_machine_types", num_machine_types, 1 <= num_machine_types <= 12,
+                    "an integer in [1, 12]")
+        if getattr(env.unwrapped, "action_mode", "level") != "level":
+            raise ValueError("GP needs the HFS env with action='level' (Discrete(L) actions)")
+        hparams = dict(population_size=population_size, generations=generations,
+                       crossover_prob=crossover_prob, mutation_prob=mutation_prob,
+                       tournament_size=tournament_size, init_depth=list(init_depth),
+                       mutation_depth=list(mutation_depth), max_height=max_height,
+                       boolean_ops=boolean_ops, num_machine_types=num_machine_types, seed=seed)
+        super().__init__(env, hparams, verbose)
+        if self.objective.name == "makespan":
+            self.pset = hfs_primitive_set(self.schema, int(env.action_space.n), num_machine_types)
+            self.inputs = HFS_INPUTS
+        else:
+            self.pset = mob_primitive_set(boolean_ops)
+            self.inputs = MOB_INPUTS
+        self.fitness_class = _FitnessMin if self.objective.sense == "min" else _FitnessMax
+        tb = base.Toolbox()
+        tb.register("expr", gp.genHalfAndHalf, pset=self.pset, min_=init_depth[0],
+                    max_=init_depth[1])
+        tb.register("expr_mut", gp.genHalfAndHalf, min_=mutation_depth[0],
+                    max_=mutation_depth[1])
+        tb.register("mate", gp.cxOnePoint)
+        tb.register("mutate", gp.mutUniform, expr=tb.expr_mut, pset=self.pset)
+        tb.register("select", tools.selTournament, tournsize=tournament_size)
+        if max_height is not None:
+            limit = gp.staticLimit(key=operator.attrgetter("height"), max_value=max_height)
+            tb.decorate("mate", limit)
+            tb.decorate("mutate", limit)
+        self.toolbox = tb
+
+    def _new_individual(self) -> GPIndividual:
+        return GPIndividual(self.toolbox.expr(), self.fitness_class)
+
+    def _clone(self, ind: GPIndividual) -> GPIndividual:
+        child = GPIndividual(list(ind), self.fitness_class)
+        if ind.fitness.valid:
+            child.fitness.values = ind.fitness.values
+        return child
+
+    def _vary(self, population: list[GPIndividual]) -> list[GPIndividual]:
+        """Tournament selection, clone, crossover (pairs) and mutation, as DEAP's varAnd."""
+        hp = self.hparams
+        offspring = [self._clone(ind) for ind in self.toolbox.select(population,
+                                                                     len(population))]
+        for i in range(1, len(offspring), 2):
+            if random.random() < hp["crossover_prob"]:
+                offspring[i - 1], offspring[i] = self.toolbox.mate(offspring[i - 1], offspring[i])
+                del offspring[i - 1].fitness.values, offspring[i].fitness.values
+        for i in range(len(offspring)):
+            if random.random() < hp["mutation_prob"]:
+                (offspring[i],) = self.toolbox.mutate(offspring[i])
+                del offspring[i].fitness.values
+        return offspring
+
+    def _replace(self, population, offspring):
+        return list(offspring)  # generational: the offspring replace the population
+
+    def _pack(self, ind: GPIndividual) -> list[list]:
+        return pack_expression(ind)
+
+    def _unpack(self, data: list[list]) -> GPIndividual:
+        return GPIndividual(unpack_expression(data, self.pset), self.fitness_class)
+
+    def tree_of(self, ind: gp.PrimitiveTree) -> T.Node:
+        return expression_to_tree(ind, self.pset, self.inputs)
+
+    def _evaluate(self, ind: GPIndividual, generation: int) -> None:
+        """One episode with the tree deciding every step; fitness = the plant objective."""
+        if self.budget.remaining < 1:
+            raise common.BudgetExhausted("budget spent")
+        root = self.tree_of(ind)
+        _, value = self._episode(lambda obs: T.find_leaf(root, obs).action, generation)
+        ind.fitness.values = (value,)
+
+    def _make_policy(self) -> GPTreePolicy | None:
+        hof = self.state["hof"]
+        if not len(hof):
+            return None
+        best = hof[0]
+        meta = {"trainer": "gp", "objective": self.objective.name,
+                "fitness": best.fitness.values[0], "hparams": self.hparams,
+                "simulations": self.budget.used, "generations": self.state["generation"]}
+        return GPTreePolicy(self.tree_of(best), self.schema, meta, expression=str(best))
