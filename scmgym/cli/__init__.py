@@ -21,7 +21,7 @@ EXIT_ERROR = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from scmgym.cli import demo, hfs, make_or_buy
+    from scmgym.cli import demo, hfs, make_or_buy, show_tree, train
 
     parser = argparse.ArgumentParser(
         prog="scmgym",
@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     hfs.add_parser(plants)
     make_or_buy.add_parser(plants)
 
+    train.add_parser(commands)
+    show_tree.add_parser(commands)
     demo.add_parser(commands)
     return parser
 
@@ -50,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args) or 0)
-    except ScmgymError as exc:
+    except (ScmgymError, ValueError) as exc:  # bad input or hyperparameters: one line
         print(f"scmgym: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly

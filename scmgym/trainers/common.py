@@ -124,21 +124,38 @@ class History:
             self._fh.close()
             self._fh = None
 
+    def truncate(self, keep: int) -> None:
+        """Keep only the first ``keep`` rows, in memory and on disk (after an interruption)."""
+        self.rows = self.rows[:keep]
+        self.best = self.rows[-1][2] if self.rows else None
+        if self.path is not None:
+            reopen = self._fh is not None
+            self.close()
+            _rewrite(self.path, self.rows)
+            if reopen:
+                self._fh = self.path.open("a", newline="")
+                self._writer = csv.writer(self._fh)
+
     @classmethod
     def resume(cls, path: Path, objective: Objective, keep: int) -> History:
         """Reopen a history file, keeping its first ``keep`` rows (those in the checkpoint)."""
         with path.open(newline="") as fh:
-            rows = list(csv.reader(fh))[1:1 + keep]
-        with path.open("w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(HISTORY_COLUMNS)
-            writer.writerows(rows)
+            rows = [(int(r[0]), float(r[1]), float(r[2]), float(r[3]), int(r[4]))
+                    for r in list(csv.reader(fh))[1:1 + keep]]
+        _rewrite(path, rows)
         hist = cls(path, objective)
-        for r in rows:
-            hist.rows.append((int(r[0]), float(r[1]), float(r[2]), float(r[3]), int(r[4])))
-        if hist.rows:
-            hist.best = hist.rows[-1][2]
+        hist.rows = rows
+        hist.best = rows[-1][2] if rows else None
         return hist
+
+
+def _rewrite(path: Path, rows: list[tuple]) -> None:
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HISTORY_COLUMNS)
+        writer.writerows(rows)
+    os.replace(tmp, path)
 
 
 def make_run_dir(out: str | Path, problem: str, method: str, seed: int) -> Path:

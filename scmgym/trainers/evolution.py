@@ -135,6 +135,7 @@ class EvolutionaryTrainer:
                                          for _ in range(self.hparams["population_size"])],
                           "hof": tools.HallOfFame(1), "status": "running", "evaluations": 0}
             self._init_state(self.state)
+        self._saved_simulations = self.budget.used
         start = time.perf_counter()
         bar = self._progress(budget)
         self.interrupted = False
@@ -151,9 +152,12 @@ class EvolutionaryTrainer:
         finally:
             if bar is not None:
                 bar.close()
-            self.history.close()
-            if not self.interrupted:
+            if self.interrupted:  # back to the last checkpoint: what a resume continues from
+                self.budget.used = self._saved_simulations
+                self.history.truncate(self._saved_simulations)
+            else:
                 self._save_state()
+            self.history.close()
         self.wall_seconds = time.perf_counter() - start
         self.policy = self._make_policy()
         return self
@@ -222,6 +226,7 @@ class EvolutionaryTrainer:
 
     # -- checkpoints -----------------------------------------------------------------------------
     def _save_state(self) -> None:
+        self._saved_simulations = self.budget.used
         if self._checkpoint_path is None:
             return
         st = self.state

@@ -1,0 +1,166 @@
+"""End-to-end tests of `scmgym train` and `scmgym show-tree`: run them, check what they wrote."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from scmgym.cli import main
+from scmgym.policies import load_policy
+from scmgym.trainers import common
+
+
+def train(capsys, tmp_path, *argv):
+    code = main(["train", *argv, "--out", str(tmp_path / "runs"), "--no-progress"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_dirs(tmp_path):
+    return sorted((tmp_path / "runs").iterdir())
+
+
+def history(run_dir: Path) -> list[dict]:
+    with (run_dir / "history.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_eldt_make_or_buy_run_directory(capsys, tmp_path):
+    code, out, _ = train(capsys, tmp_path, "eldt", "--env", "make-or-buy", "--list", "list1",
+                         "--budget", "200", "--seed", "0", "--generations", "3",
+                         "--eval-episodes", "3")
+    assert code == 0
+    (run_dir,) = run_dirs(tmp_path)
+    assert run_dir.name.startswith("make-or-buy-list1__eldt__s0__")
+    for name in ("config.json", "history.csv", "policy.json", "tree.txt", "tree.png",
+                 "convergence.png", "evaluation.json", "summary.json", "checkpoint.pkl"):
+        assert (run_dir / name).is_file(), name
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["method"] == "eldt" and config["budget"] == 200 and config["status"] == "done"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    rows = history(run_dir)
+    assert summary["simulations"] == len(rows) <= 100
+    assert summary["nominal_simulations"] == 3 * 5 * 5
+    assert [int(r["simulation"]) for r in rows] == list(range(1, len(rows) + 1))
+    assert float(rows[-1]["best_so_far"]) == max(float(r["value"]) for r in rows)
+    evaluation = json.loads((run_dir / "evaluation.json").read_text())
+    assert evaluation["episodes"] == 3 and len(evaluation["values"]) == 3
+    assert sum(c["count"] for c in evaluation["leaf_coverage"]) == 100
+    policy = load_policy(run_dir / "policy.json")
+    assert policy.kind == "eldt"
+    assert policy.to_text() in (run_dir / "tree.txt").read_text()
+    assert (run_dir / "tree.png").read_bytes()[:4] == b"\x89PNG"
+    assert "best tree (simplified):" in out and str(run_dir) in out
+
+
+def test_gp_hfs_run(capsys, tmp_path):
+    code, out, _ = train(capsys, tmp_path, "gp", "--env", "hfs", "--dataset", "d1",
+                         "--workers", "2,5,2", "--budget", "40", "--seed", "1",
+                         "--generations", "3", "--population", "8", "--eval-episodes", "2")
+    assert code == 0
+    (run_dir,) = run_dirs(tmp_path)
+    assert run_dir.name.startswith("hfs-d1__gp__s1__")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["objective"] == "makespan"
+    rows = history(run_dir)
+    assert float(rows[-1]["best_so_far"]) == min(float(r["value"]) for r in rows)
+    assert summary["best_training_value"] == min(float(r["value"]) for r in rows)
+    policy = load_policy(run_dir / "policy.json")
+    assert policy.kind == "gp" and policy.expression.startswith(("if_then_else", "level_"))
+
+
+def test_interrupt_then_resume_equals_uninterrupted_run(capsys, tmp_path, monkeypatch):
+    args = ["eldt", "--env", "hfs", "--budget", "100", "--seed", "3", "--generations", "4",
+            "--eval-episodes", "2"]
+    ref_code, _, _ = train(capsys, tmp_path / "ref", *args)
+    (ref_dir,) = run_dirs(tmp_path / "ref")
+    original = common.History.record
+    calls = {"n": 0}
+
+    def flaky(self, *a):
+        calls["n"] += 1
+        if calls["n"] == 23:
+            raise KeyboardInterrupt
+        return original(self, *a)
+
+    monkeypatch.setattr(common.History, "record", flaky)
+    code, out, _ = train(capsys, tmp_path, *args)
+    assert code == 130 and "--resume" in out
+    (run_dir,) = run_dirs(tmp_path)
+    assert json.loads((run_dir / "config.json").read_text())["status"] == "interrupted"
+    assert json.loads((run_dir / "summary.json").read_text())["simulations"] == 20
+    monkeypatch.setattr(common.History, "record", original)
+    code = main(["train", "--resume", str(run_dir), "--no-progress"])
+    assert code == 0 and ref_code == 0
+    assert (run_dir / "history.csv").read_text() == (ref_dir / "history.csv").read_text()
+    assert (run_dir / "policy.json").read_text() == (ref_dir / "policy.json").read_text()
+
+
+def test_sigterm_leaves_a_consistent_run_directory(tmp_path):
+    out = tmp_path / "runs"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scmgym.cli", "train", "eldt", "--env", "hfs", "--budget",
+         "100000", "--out", str(out), "--no-progress", "--eval-episodes", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    run_dir = None
+    while time.time() < deadline:
+        dirs = list(out.glob("*")) if out.exists() else []
+        if dirs and (dirs[0] / "history.csv").exists() and \
+                len((dirs[0] / "history.csv").read_text().splitlines()) > 30:
+            run_dir = dirs[0]
+            break
+        time.sleep(0.2)
+    assert run_dir is not None, "training did not start"
+    os.kill(proc.pid, signal.SIGTERM)
+    stdout, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    state = common.load_checkpoint(run_dir / "checkpoint.pkl")
+    rows = len((run_dir / "history.csv").read_text().splitlines()) - 1
+    assert rows == state["simulations"] > 0
+    assert (run_dir / "policy.json").is_file() and "--resume" in stdout
+    code = main(["train", "--resume", str(run_dir), "--budget", str(rows + 10),
+                 "--no-progress"])
+    assert code == 0
+    assert len((run_dir / "history.csv").read_text().splitlines()) - 1 == rows + 10
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["eldt", "--env", "hfs", "--workers", "2,1,2"], "E pool has 1"),
+    (["eldt", "--population", "1"], "population_size=1; allowed: an integer >= 2"),
+    (["gp", "--budget", "0"], "--budget must be positive"),
+    (["--resume", "nowhere"], "not a run directory"),
+    ([], "a method is required"),
+])
+def test_train_errors(capsys, tmp_path, argv, message):
+    code = main(["train", *argv, "--out", str(tmp_path / "runs")])
+    _, err = capsys.readouterr()
+    assert code == 1 and message in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+def test_show_tree_formats(capsys, tmp_path):
+    train(capsys, tmp_path, "gp", "--budget", "30", "--generations", "2", "--population", "6",
+          "--eval-episodes", "1")
+    (run_dir,) = run_dirs(tmp_path)
+    policy = load_policy(run_dir / "policy.json")
+    for fmt, check in (("text", lambda s: s == policy.to_text()),
+                       ("python", lambda s: s.startswith("ACTIONS = ('make', 'buy')")),
+                       ("dot", lambda s: s.startswith("digraph")),
+                       ("json", lambda s: json.loads(s)["kind"] == "gp")):
+        assert main(["show-tree", str(run_dir / "policy.json"), "--format", fmt]) == 0
+        assert check(capsys.readouterr().out.rstrip("\n")), fmt
+    assert main(["show-tree", str(run_dir / "policy.json"), "--simplify", "--png",
+                 str(tmp_path / "t.png")]) == 0
+    assert capsys.readouterr().out.strip() == policy.simplify().to_text()
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["show-tree", str(tmp_path / "missing.json")]) == 1
+    assert "no such policy file" in capsys.readouterr().err
