@@ -269,6 +269,20 @@ class EvolutionaryTrainer:
         self.env_seed = packed["env_seed"]
         self.state = st
 
+    # -- saving ----------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Save the best policy as JSON (the only saved form of a policy; never a pickle)."""
+        if self.policy is None:
+            raise RuntimeError("nothing to save: learn() has not produced a policy yet")
+        return self.policy.save(path)
+
+    @staticmethod
+    def load(path: str | Path):
+        """Load a policy saved with :meth:`save` (an ELDT or GP tree policy)."""
+        from scmgym.policies import load_policy
+
+        return load_policy(path)
+
     # -- reporting -------------------------------------------------------------------------------
     @property
     def simulations(self) -> int:
