@@ -187,25 +187,16 @@ def test_callback_can_stop_training():
     assert set(seen[0]) >= {"train/generation", "train/simulations", "train/best_fitness"}
 
 
-def test_kill_and_resume_loses_no_evaluation(tmp_path, monkeypatch):
+def test_kill_and_resume_loses_no_evaluation(tmp_path, interrupter):
     ref_dir, run_dir = tmp_path / "ref", tmp_path / "run"
     ref_dir.mkdir()
     run_dir.mkdir()
     ref = eldt.ELDT(small_env(), generations=5, seed=4).learn(budget=1000, run_dir=ref_dir)
 
-    original = common.History.record
-    calls = {"n": 0}
-
-    def flaky(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 37:
-            raise KeyboardInterrupt
-        return original(self, *args)
-
-    monkeypatch.setattr(common.History, "record", flaky)
+    interrupter.arm(37)
     first = eldt.ELDT(small_env(), generations=5, seed=4).learn(budget=1000, run_dir=run_dir)
     assert first.interrupted
-    monkeypatch.setattr(common.History, "record", original)
+    interrupter.disarm()
     resumed = eldt.ELDT(small_env(), generations=5, seed=4).learn(
         budget=1000, run_dir=run_dir, resume=True)
     assert resumed.state["status"] == "done"

@@ -135,24 +135,15 @@ def test_budget_stops_mid_generation():
     assert trainer.simulations == 9 and trainer.state["status"] == "budget"
 
 
-def test_kill_and_resume_loses_no_evaluation(tmp_path, monkeypatch):
+def test_kill_and_resume_loses_no_evaluation(tmp_path, interrupter):
     ref_dir, run_dir = tmp_path / "ref", tmp_path / "run"
     ref_dir.mkdir()
     run_dir.mkdir()
     kwargs = dict(generations=4, population_size=8, seed=7, boolean_ops=True)
     ref = G.GPTrainer(MakeOrBuyEnv(), **kwargs).learn(budget=200, run_dir=ref_dir)
-    original = common.History.record
-    calls = {"n": 0}
-
-    def flaky(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 13:
-            raise KeyboardInterrupt
-        return original(self, *args)
-
-    monkeypatch.setattr(common.History, "record", flaky)
+    interrupter.arm(13)
     assert G.GPTrainer(MakeOrBuyEnv(), **kwargs).learn(budget=200, run_dir=run_dir).interrupted
-    monkeypatch.setattr(common.History, "record", original)
+    interrupter.disarm()
     resumed = G.GPTrainer(MakeOrBuyEnv(), **kwargs).learn(budget=200, run_dir=run_dir,
                                                           resume=True)
     assert (run_dir / "history.csv").read_text() == (ref_dir / "history.csv").read_text()

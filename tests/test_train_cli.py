@@ -77,27 +77,19 @@ def test_gp_hfs_run(capsys, tmp_path):
     assert policy.kind == "gp" and policy.expression.startswith(("if_then_else", "level_"))
 
 
-def test_interrupt_then_resume_equals_uninterrupted_run(capsys, tmp_path, monkeypatch):
+def test_interrupt_then_resume_equals_uninterrupted_run(capsys, tmp_path,
+                                                       interrupter):
     args = ["eldt", "--env", "hfs", "--budget", "100", "--seed", "3", "--generations", "4",
             "--eval-episodes", "2"]
     ref_code, _, _ = train(capsys, tmp_path / "ref", *args)
     (ref_dir,) = run_dirs(tmp_path / "ref")
-    original = common.History.record
-    calls = {"n": 0}
-
-    def flaky(self, *a):
-        calls["n"] += 1
-        if calls["n"] == 23:
-            raise KeyboardInterrupt
-        return original(self, *a)
-
-    monkeypatch.setattr(common.History, "record", flaky)
+    interrupter.arm(23)
     code, out, _ = train(capsys, tmp_path, *args)
     assert code == 130 and "--resume" in out
     (run_dir,) = run_dirs(tmp_path)
     assert json.loads((run_dir / "config.json").read_text())["status"] == "interrupted"
     assert json.loads((run_dir / "summary.json").read_text())["simulations"] == 20
-    monkeypatch.setattr(common.History, "record", original)
+    interrupter.disarm()
     code = main(["train", "--resume", str(run_dir), "--no-progress"])
     assert code == 0 and ref_code == 0
     assert (run_dir / "history.csv").read_text() == (ref_dir / "history.csv").read_text()
