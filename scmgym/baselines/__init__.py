@@ -1,0 +1,1 @@
+"""Schedule-as-a-whole baselines, each ``method(evaluator, seed, **hyperparameters)``."""

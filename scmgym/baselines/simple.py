@@ -1,0 +1,72 @@
+"""Random search, the EDD greedy heuristic and Optuna TPE: schedule-as-a-whole baselines.
+
+Each method is ``method(evaluator, seed, **hyperparameters)``: it proposes whole solutions to the
+:class:`~scmgym.experiments.problem.BudgetedEvaluator` until it is done or the budget is spent.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from scmgym.experiments.problem import BudgetedEvaluator
+
+log = logging.getLogger(__name__)
+
+
+def random_search(ev: BudgetedEvaluator, seed: int) -> dict[str, Any]:
+    """Uniformly random solutions (shuffled permutations / fair coin flips) until the budget."""
+    rng = np.random.default_rng(seed)
+    n = ev.problem.size
+    while True:
+        if ev.problem.kind == "permutation":
+            ev(rng.permutation(n).tolist())
+        else:
+            ev(rng.integers(0, 2, size=n).tolist())
+
+
+def edd_greedy(ev: BudgetedEvaluator, seed: int, tie_break: str = "stable") -> dict[str, Any]:
+    """HFS only: earliest due date first; one simulation.
+
+    ``tie_break="stable"`` (default) keeps CSV order among equal due dates; ``"quicksort"`` is
+    the original script's unstable pandas default sort (implementation-defined ties).
+    """
+    if ev.problem.plant != "hfs":
+        raise ValueError("edd_greedy applies to the HFS plant only (it orders by due date)")
+    from scmgym.simulators import hfs
+
+    ev(list(hfs.edd_order(ev.problem.instance, tie_break=tie_break)))
+    return {"tie_break": tie_break}
+
+
+def optuna_tpe(ev: BudgetedEvaluator, seed: int) -> dict[str, Any]:
+    """Optuna's TPE sampler, one study per run seeded with ``seed``.
+
+    Make-or-buy: one 0/1 variable per order. HFS: one integer priority 0..n per order; the ids are
+    stably sorted by priority, descending (ties keep CSV order), as in the original script.
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    problem = ev.problem
+    n = problem.size
+    study = optuna.create_study(direction="minimize" if problem.direction == "min" else "maximize",
+                                sampler=optuna.samplers.TPESampler(seed=seed))
+
+    def objective(trial: optuna.Trial) -> float:
+        if problem.kind == "binary":
+            x = [trial.suggest_int(f"x{k}", 0, 1) for k in range(n)]
+        else:
+            values = [trial.suggest_int(str(k), 0, n) for k in range(n)]
+            x = sorted(range(n), key=lambda k: -values[k])
+        return ev(x)
+
+    from scmgym.trainers.common import BudgetExhausted
+
+    try:
+        study.optimize(objective, n_trials=ev.remaining, catch=())
+    except BudgetExhausted:
+        pass
+    return {"trials": len(study.trials)}
