@@ -70,6 +70,16 @@ def tree_schema(env) -> T.TreeSchema:
     return T.TreeSchema(feats, ("make", "buy"))
 
 
+def solution_from_info(info: dict[str, Any]) -> list[int] | None:
+    """The whole solution an episode simulated, from its final ``info``: the HFS priority order
+    (highest first) or the make-or-buy decision vector (1 = buy)."""
+    if "order" in info:
+        return [int(x) for x in info["order"]]
+    if "orders" in info:
+        return [int(r["decision"]) for r in info["orders"]]
+    return None
+
+
 class Budget:
     """Counts real simulations (finished episodes) against a limit."""
 

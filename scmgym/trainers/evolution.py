@@ -95,6 +95,10 @@ class EvolutionaryTrainer:
         self.budget.charge(1)
         value = float(info[self.objective.name])
         self.history.record(value, total, generation)
+        st = self.state
+        if st.get("best_value") is None or self.objective.better(value, st["best_value"]):
+            st["best_value"] = value
+            st["best_solution"] = common.solution_from_info(info)
         return total, value
 
     # -- the loop --------------------------------------------------------------------------------
@@ -133,7 +137,8 @@ class EvolutionaryTrainer:
             self.state = {"phase": "init", "generation": 0, "pos": 0, "offspring": None,
                           "population": [self._new_individual()
                                          for _ in range(self.hparams["population_size"])],
-                          "hof": tools.HallOfFame(1), "status": "running", "evaluations": 0}
+                          "hof": tools.HallOfFame(1), "status": "running", "evaluations": 0,
+                          "best_value": None, "best_solution": None}
             self._init_state(self.state)
         self._saved_simulations = self.budget.used
         start = time.perf_counter()
