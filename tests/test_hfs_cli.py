@@ -95,7 +95,7 @@ def test_console_script_entry_point_reports_errors_without_traceback():
 
 
 def test_demo(capsys):
-    code, out, _ = run_cli(capsys, "demo")
+    code, out, _ = run_cli(capsys, "demo", "--no-compare")
     assert code == 0
     assert "EDD (earliest due date)            472" in out
     assert "identity (CSV order)               468" in out
@@ -104,3 +104,14 @@ def test_demo(capsys):
     assert lines["all buy"][:2] == ["7000.0", "0.0"]
     assert lines["all make"][0] == "5250.0"  # spec fact 6 (>= 95 % of seeds)
     assert 7400 < float(lines["make iff a < 6 and c >= 6"][0]) < 7700  # spec fact 10: ~7586
+
+
+def test_demo_quick_comparison(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "demo", "--budget", "12", "--methods", "random,edd,eldt",
+                           "--seeds", "2", "--out", str(tmp_path))
+    assert code == 0
+    assert "### hfs:d1 (2,5,2): makespan" in out and "### make-or-buy:list1: revenue" in out
+    assert "| edd | 472.0 |" in out
+    assert out.count("Best tree (eldt") == 2
+    assert (tmp_path / "hfs-d1" / "results.csv").is_file()
+    assert (tmp_path / "make-or-buy-list1" / "results.md").is_file()

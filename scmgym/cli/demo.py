@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
 
@@ -17,6 +19,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--list", default="list1", help="make-or-buy order list (default list1)")
     p.add_argument("--seeds", type=int, default=10,
                    help="make-or-buy replications per decision vector (default 10)")
+    p.add_argument("--budget", type=int, default=200,
+                   help="simulations per method in the quick comparison (default 200)")
+    p.add_argument("--methods", default="all", help="methods of the quick comparison (all)")
+    p.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
+    p.add_argument("--out", type=Path, default=Path("runs/demo"),
+                   help="output folder of the quick comparison (runs/demo)")
+    p.add_argument("--no-compare", action="store_true", help="skip the quick comparison")
     p.set_defaults(handler=run)
 
 
@@ -49,4 +58,30 @@ def run(args: argparse.Namespace) -> int:
         print(f"{label:<28} {rev.mean():>9.1f} {rev.std(ddof=1) if len(rev) > 1 else 0.0:>7.1f} "
               f"{np.mean([r.made_on_time for r in runs]):>13.1f} "
               f"{np.mean([r.late for r in runs]):>10.1f}")
+    if not args.no_compare:
+        quick_comparison(args, workers)
     return 0
+
+
+def quick_comparison(args: argparse.Namespace, workers: hfs.Workers) -> None:
+    """Every method, one seed, a small budget, both plants; then the tables and the best trees."""
+    from scmgym.experiments.compare import compare
+    from scmgym.experiments.problem import Problem
+    from scmgym.policies import TreePolicy
+
+    problems = (Problem.parse(f"hfs:{args.dataset}", workers),
+                Problem.parse(f"make-or-buy:{args.list}"))
+    for problem in problems:
+        out = args.out / problem.name.replace(":", "-")
+        print(f"\nQuick comparison on {problem.label}: every method, 1 seed, budget "
+              f"{args.budget} simulations (output in {out})")
+        summary = compare(problem, args.methods, runs=1, budget=args.budget, jobs=args.jobs,
+                          out=out, reeval_seeds=20)
+        print(summary["files"]["results_md"].read_text())
+        trees = [(r.best_value, r.method, r) for m in ("eldt", "gp")
+                 for r in summary["runs"].get(m, []) if r.policy is not None]
+        if trees:
+            best = (min if problem.direction == "min" else max)(trees, key=lambda t: t[0])[2]
+            tree = TreePolicy.from_json(json.dumps(best.policy)).simplify()
+            print(f"Best tree ({best.method}, best {problem.objective} {best.best_value:g}):")
+            print(tree.to_text())
