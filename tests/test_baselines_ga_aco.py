@@ -1,4 +1,4 @@
-"""The GA and ACO baselines (issue 5): runs on both plants, budgets, operators, quirks and fixes."""
+"""The GA and ACO baselines: runs on both plants, budgets, operators, quirks and fixes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Ant colony baseline (issue 5): an ant colony system (ACS) built like the original scripts'.
+"""Ant colony baseline: an ant colony system (ACS) built like the original scripts'.
 
 **Components.** Ants pick components one at a time until every order has a decision.
 

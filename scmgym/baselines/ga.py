@@ -1,4 +1,4 @@
-"""Genetic algorithm baseline (issue 5): rank selection, generational replacement, weak elitism.
+"""Genetic algorithm baseline: rank selection, generational replacement, weak elitism.
 
 The operators depend on the solution space of the problem:
 
