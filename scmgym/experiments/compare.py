@@ -111,6 +111,10 @@ def run_one(method: str, problem: Problem, budget: int, seed: int, out: Path) ->
 
 def _worker(args: tuple) -> str:
     method, plant, dataset, workers, budget, seed, out = args
+    if method == "ppo":  # one torch thread per process: parallel runs share the cores
+        import torch
+
+        torch.set_num_threads(1)
     return str(run_one(method, Problem(plant, dataset, tuple(workers)), budget, seed, Path(out)))
 
 

@@ -1,0 +1,615 @@
+"""PPO (stable-baselines3) on the scmgym envs, under the same simulation budget as every method.
+
+The study trained RLlib's PPO with its defaults (hfs spec §9.6, make-or-buy spec §10.5). This
+module wraps stable-baselines3's :class:`~stable_baselines3.PPO` through its constructor
+arguments and a :class:`~stable_baselines3.common.callbacks.BaseCallback`; nothing of SB3 is
+copied or overridden.
+
+* **Budget.** One finished episode is one real simulation. The callback counts the episodes
+  that end, records each one (objective from the episode's final ``info``, the solution that
+  was simulated), and stops SB3 on the very step on which the ``budget``-th episode ends, so a
+  run never charges more than ``budget`` simulations (the study's loop ran whole iterations of
+  ~40 episodes and overshot).
+* **Two numbers.** ``best_training_*`` is the best episode seen while training, with a
+  stochastic (sampling) policy: what the study logged. ``final_policy_*`` is the deterministic
+  (argmax) policy after the last update, evaluated over fresh episodes.
+
+>>> from scmgym.envs.make_or_buy import MakeOrBuyEnv
+>>> trainer = PPOTrainer(MakeOrBuyEnv("list1"), n_steps=100, batch_size=50, n_epochs=1,
+...                      net_arch=(16,), seed=0).learn(budget=2)
+>>> trainer.simulations, len(trainer.best_training_solution)
+(2, 100)
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import logging
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.vec_env import VecEnv
+
+from scmgym.experiments.problem import BudgetedEvaluator, Problem, RunResult
+from scmgym.policies.base import evaluate_policy
+from scmgym.trainers import common
+from scmgym.trainers.evolution import check_param
+
+log = logging.getLogger(__name__)
+
+#: The study's RLlib PPO defaults as stable-baselines3 PPO arguments (see :class:`PPOTrainer`).
+PAPER_HYPERPARAMETERS: dict[str, Any] = {
+    "learning_rate": 5e-5, "n_steps": 4000, "batch_size": 128, "n_epochs": 30,
+    "gamma": 0.99, "gae_lambda": 1.0, "clip_range": 0.3, "ent_coef": 0.0, "vf_coef": 1.0,
+    "max_grad_norm": 1e10, "net_arch": (256, 256), "activation": "tanh", "device": "cpu",
+}
+
+#: The env of the study's RL variant of the HFS plant (hfs spec §7.2): numeric priorities
+#: ``Discrete(n)``, orders presented in CSV order.
+HFS_RL_ENV_KWARGS: dict[str, Any] = {"action": "priority", "shuffle": False}
+
+#: Default seed of :meth:`PPOTrainer.evaluate` is the training seed plus this offset, so the
+#: evaluation episodes are fresh replications, not the training ones.
+EVAL_SEED_OFFSET = 10_000
+
+_ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu")
+#: PPO arguments the trainer sets itself (not overridable).
+_MANAGED = ("self", "policy", "env", "seed", "verbose", "_init_setup_model")
+
+HistoryFn = Callable[[float, "list[int] | None"], Any]
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int | np.integer) and not isinstance(x, bool)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool)
+
+
+def sb3_ppo_arguments() -> tuple[str, ...]:
+    """The keyword arguments of ``stable_baselines3.PPO`` a user may set through the trainer."""
+    names = inspect.signature(PPO.__init__).parameters
+    return tuple(n for n in names if n not in _MANAGED)
+
+
+def episode_solution(info: dict[str, Any]) -> list[int] | None:
+    """The solution an episode simulated, from its final ``info``.
+
+    HFS: ``info["order"]``, the priority order (order ids, highest priority first).
+    Make-or-buy: the 0/1 decision vector (1 = buy) indexed by ``order_id - 1``, rebuilt from the
+    per-order records in ``info["orders"]``. None for any other env.
+
+    >>> episode_solution({"orders": [{"order_id": 2, "decision": 1},
+    ...                              {"order_id": 1, "decision": 0}]})
+    [0, 1]
+    """
+    if "order" in info:
+        return [int(x) for x in info["order"]]
+    if "orders" in info:
+        records = info["orders"]
+        vector = [0] * len(records)
+        for rec in records:
+            vector[int(rec["order_id"]) - 1] = int(rec["decision"])
+        return vector
+    return None
+
+
+def _jsonable(value: Any) -> Any:
+    """Hyperparameters as plain JSON data (tuples as lists, anything else exotic as repr)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
+
+
+class _EpisodeBudget(BaseCallback):
+    """Counts finished episodes, records each, and stops SB3 when the budget is reached."""
+
+    def __init__(self, trainer: PPOTrainer, budget: int, callback, history: HistoryFn | None,
+                 bar) -> None:
+        super().__init__(verbose=0)
+        self.trainer = trainer
+        self.budget = budget
+        self.user_callback = callback
+        self.history_fn = history
+        self.bar = bar
+        self.finished = 0
+        self.stopped = False  # by the budget or by the user callback
+        self.returns: np.ndarray | None = None
+        self._iteration_values: list[float] = []
+
+    def _on_step(self) -> bool:
+        dones = np.asarray(self.locals["dones"])
+        rewards = np.asarray(self.locals["rewards"], dtype=float)
+        infos = self.locals["infos"]
+        if self.returns is None:
+            self.returns = np.zeros(len(dones))
+        self.returns += rewards
+        keep_going = True
+        for i in np.flatnonzero(dones):
+            if self.finished >= self.budget:  # only with several envs ending on one step
+                break
+            episode_return = float(self.returns[i])
+            self.returns[i] = 0.0
+            value = self.trainer._record_episode(infos[i], episode_return, self.history_fn)
+            self._iteration_values.append(value)
+            self.finished += 1
+            if self.bar is not None:
+                self.bar.update(1)
+            if self.user_callback is not None:
+                metrics = self.trainer._metrics(value, episode_return)
+                if self.user_callback(metrics) is False:
+                    keep_going = False
+            if self.finished >= self.budget:
+                keep_going = False
+        if not keep_going:
+            self.stopped = True
+        return keep_going
+
+    def _on_rollout_end(self) -> None:
+        trainer = self.trainer
+        if trainer.verbose >= 2:
+            vals = self._iteration_values
+            log.info("ppo iteration %d: %d episodes, mean %s %.6g, best so far %.6g "
+                     "(%d simulations)", trainer.iterations, len(vals),
+                     trainer.objective.name, float(np.mean(vals)) if vals else float("nan"),
+                     float(trainer.best_training_value) if vals else float("nan"),
+                     trainer.simulations)
+        self._iteration_values = []
+        trainer.iterations += 1
+
+
+class PPOTrainer:
+    """Proximal policy optimisation (stable-baselines3) on an scmgym env, budgeted in episodes.
+
+    The defaults are the study's RLlib PPO defaults (old API stack, one worker, one env)
+    mapped onto SB3's PPO arguments:
+
+    =================================  ==============================================
+    RLlib                              SB3 (this trainer)
+    =================================  ==============================================
+    ``lr`` 5e-5                        ``learning_rate=5e-5``
+    ``train_batch_size`` 4000          ``n_steps=4000`` (one env)
+    ``sgd_minibatch_size`` 128         ``batch_size=128`` (31 of 128, one of 32)
+    ``num_sgd_iter`` 30                ``n_epochs=30``
+    ``gamma`` 0.99, ``lambda`` 1.0     ``gamma=0.99``, ``gae_lambda=1.0``
+    ``clip_param`` 0.3                 ``clip_range=0.3``
+    ``entropy_coeff`` 0                ``ent_coef=0.0``
+    ``vf_loss_coeff`` 1.0              ``vf_coef=1.0``
+    ``grad_clip`` None                 ``max_grad_norm=1e10`` (no clipping in effect)
+    fcnet [256, 256] tanh, no sharing  ``net_arch=(256, 256)`` for pi and vf, ``tanh``
+    =================================  ==============================================
+
+    No SB3 equivalent (left out, hence a documented difference): RLlib's adaptive KL penalty
+    (``kl_coeff`` 0.2, ``kl_target`` 0.01) in the loss, and ``vf_clip_param`` 10, which clips
+    the squared value error itself (SB3's ``clip_range_vf`` clips the change of the value
+    prediction, a different thing; it stays off). SB3 normalises advantages per mini-batch,
+    RLlib over the train batch; the network initialisation differs (orthogonal vs normc). SB3's
+    ``target_kl`` (early stop of the epochs) is not RLlib's KL penalty and stays None.
+
+    For the HFS plant, the study's RL variant is the env with ``action="priority"``
+    (``Discrete(n)`` numeric priorities) and ``shuffle=False`` (orders in CSV order), with the
+    reward ``max_makespan - makespan`` at the end: build the env that way
+    (``HybridFlowShopEnv("d1", **HFS_RL_ENV_KWARGS)``, as :func:`run_ppo` does). Any other
+    configuration of either env is accepted as given.
+
+    Args:
+        env: one scmgym env (``HybridFlowShopEnv`` or ``MakeOrBuyEnv``, bare or from
+            ``gym.make``) with a ``Discrete`` action space; SB3 wraps it (Monitor, DummyVecEnv).
+        learning_rate: Adam step size (> 0), or an SB3 schedule (a callable of the progress
+            remaining).
+        n_steps: environment steps per update (the train batch), >= 1.
+        batch_size: mini-batch size, in [2, n_steps].
+        n_epochs: passes over each train batch, >= 1.
+        gamma, gae_lambda: discount and GAE lambda, in [0, 1].
+        clip_range: PPO's ratio clip (> 0) or a schedule.
+        ent_coef, vf_coef: entropy and value-loss coefficients, >= 0.
+        max_grad_norm: gradient-norm clip, > 0.
+        net_arch: hidden layer sizes, used for both the policy and the value network.
+        activation: ``"tanh"``, ``"relu"``, ``"elu"`` or ``"leaky_relu"``.
+        device: torch device, ``"cpu"`` by default.
+        seed: seeds SB3 (Python's ``random``, numpy and torch globally, the action space) and
+            the env's first reset; the same seed gives the same run.
+        verbose: 0 silent, 1 progress bar (on a TTY), 2 progress bar and a log line per update.
+        **sb3_kwargs: any other ``stable_baselines3.PPO`` argument (``clip_range_vf``,
+            ``normalize_advantage``, ``target_kl``, ``policy_kwargs``, ``tensorboard_log``...);
+            ``policy_kwargs`` entries override ``net_arch``/``activation``.
+
+    Raises:
+        ValueError: an unknown argument name (the message lists the allowed ones), a value out
+            of its range, an env that is not an scmgym env with a Discrete action space, or
+            arguments SB3 itself rejects.
+
+    Attributes:
+        model: the SB3 ``PPO`` model; ``policy`` is the same object (it has ``predict``).
+        history: :class:`~scmgym.trainers.common.History`, one row per finished episode
+            (``simulation, value, best_so_far, episode_return, generation``; generation = the
+            number of policy updates before the episode ended).
+        best_training_value, best_training_solution: the best training episode's objective
+            and solution (HFS: priority order; make-or-buy: 0/1 vector, 1 = buy).
+        best_training_episode_seed: the make-or-buy episode seed of that episode (its revenue
+            is ``simulate(instance, solution, seed=this)``); None for HFS.
+        final_policy: the last :meth:`evaluate` result, or None.
+    """
+
+    method = "ppo"
+
+    def __init__(self, env, *, learning_rate: float | Callable[[float], float] = 5e-5,
+                 n_steps: int = 4000, batch_size: int = 128, n_epochs: int = 30,
+                 gamma: float = 0.99, gae_lambda: float = 1.0,
+                 clip_range: float | Callable[[float], float] = 0.3, ent_coef: float = 0.0,
+                 vf_coef: float = 1.0, max_grad_norm: float = 1e10,
+                 net_arch: Sequence[int] = (256, 256), activation: str = "tanh",
+                 device: str = "cpu", seed: int = 0, verbose: int = 0,
+                 **sb3_kwargs: Any) -> None:
+        allowed = sb3_ppo_arguments() + ("net_arch", "activation")
+        unknown = sorted(k for k in sb3_kwargs if k not in allowed)
+        if unknown:
+            raise ValueError(f"unknown PPO hyperparameter(s) {', '.join(unknown)}; allowed: "
+                             f"{', '.join(sorted(allowed))}")
+        check_param("seed", seed, _is_int(seed) and seed >= 0, "an integer >= 0")
+        check_param("verbose", verbose, verbose in (0, 1, 2), "0, 1 or 2")
+        check_param("learning_rate", learning_rate, callable(learning_rate)
+                    or (_is_number(learning_rate) and learning_rate > 0),
+                    "a number > 0 or a schedule (callable)")
+        check_param("n_steps", n_steps, _is_int(n_steps) and n_steps >= 1, "an integer >= 1")
+        check_param("batch_size", batch_size,
+                    _is_int(batch_size) and 2 <= batch_size <= max(2, n_steps),
+                    f"an integer in [2, n_steps={n_steps}]")
+        check_param("n_epochs", n_epochs, _is_int(n_epochs) and n_epochs >= 1, "an integer >= 1")
+        for name, value in (("gamma", gamma), ("gae_lambda", gae_lambda)):
+            check_param(name, value, _is_number(value) and 0.0 <= value <= 1.0,
+                        "a number in [0, 1]")
+        check_param("clip_range", clip_range, callable(clip_range)
+                    or (_is_number(clip_range) and clip_range > 0),
+                    "a number > 0 or a schedule (callable)")
+        for name, value in (("ent_coef", ent_coef), ("vf_coef", vf_coef)):
+            check_param(name, value, _is_number(value) and value >= 0, "a number >= 0")
+        check_param("max_grad_norm", max_grad_norm,
+                    _is_number(max_grad_norm) and max_grad_norm > 0, "a number > 0")
+        check_param("net_arch", net_arch,
+                    isinstance(net_arch, Sequence) and not isinstance(net_arch, str)
+                    and all(_is_int(h) and h >= 1 for h in net_arch),
+                    "a sequence of positive layer sizes, e.g. (256, 256)")
+        check_param("activation", activation, activation in _ACTIVATIONS,
+                    ", ".join(map(repr, _ACTIVATIONS)))
+        check_param("device", device, isinstance(device, str) and device.split(":")[0]
+                    in ("cpu", "cuda", "mps", "auto"), "'cpu', 'cuda[:k]', 'mps' or 'auto'")
+        policy_kwargs = sb3_kwargs.pop("policy_kwargs", None) or {}
+        check_param("policy_kwargs", policy_kwargs, isinstance(policy_kwargs, dict),
+                    "a dict of SB3 policy arguments")
+        self._check_env(env)
+
+        self.env = env
+        self.seed = int(seed)
+        self.verbose = verbose
+        self.objective = common.objective_of(env)
+        self.hparams: dict[str, Any] = {
+            "learning_rate": learning_rate, "n_steps": int(n_steps),
+            "batch_size": int(batch_size), "n_epochs": int(n_epochs), "gamma": float(gamma),
+            "gae_lambda": float(gae_lambda), "clip_range": clip_range,
+            "ent_coef": float(ent_coef), "vf_coef": float(vf_coef),
+            "max_grad_norm": float(max_grad_norm), "net_arch": [int(h) for h in net_arch],
+            "activation": activation, "device": device,
+            **({"policy_kwargs": dict(policy_kwargs)} if policy_kwargs else {}), **sb3_kwargs,
+        }
+        self.model = self._build_model()
+        self._init_state()
+
+    # -- construction ----------------------------------------------------------------------------
+    @staticmethod
+    def _check_env(env) -> None:
+        from gymnasium import spaces
+
+        from scmgym.envs.hfs import HybridFlowShopEnv
+        from scmgym.envs.make_or_buy import MakeOrBuyEnv
+
+        if isinstance(env, VecEnv) or not hasattr(env, "unwrapped"):
+            raise ValueError(f"env={env!r}; allowed: one Gymnasium env (HybridFlowShopEnv or "
+                             "MakeOrBuyEnv), not a VecEnv")
+        base = env.unwrapped
+        if not isinstance(base, HybridFlowShopEnv | MakeOrBuyEnv):
+            raise ValueError(f"env={type(base).__name__}; allowed: scmgym HybridFlowShopEnv or "
+                             "MakeOrBuyEnv")
+        if not isinstance(env.action_space, spaces.Discrete):
+            raise ValueError(f"env action space {env.action_space}; allowed: Discrete")
+        if isinstance(base, HybridFlowShopEnv) and (base.action_mode != "priority"
+                                                    or base.shuffle):
+            log.info("HFS env with action=%r, shuffle=%s: not the study's RL variant "
+                     "(action='priority', shuffle=False)", base.action_mode, base.shuffle)
+
+    def _build_model(self) -> PPO:
+        import torch
+
+        hp = dict(self.hparams)
+        activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU,
+                      "leaky_relu": torch.nn.LeakyReLU}[hp.pop("activation")]
+        arch = hp.pop("net_arch")
+        policy_kwargs = {"net_arch": {"pi": list(arch), "vf": list(arch)},
+                         "activation_fn": activation, **hp.pop("policy_kwargs", {})}
+        try:
+            with warnings.catch_warnings():
+                if (hp["n_steps"], hp["batch_size"]) == (4000, 128):
+                    # The documented paper mapping: each epoch ends on a mini-batch of 32.
+                    warnings.filterwarnings("ignore", "You have specified a mini-batch size",
+                                            UserWarning)
+                return PPO("MlpPolicy", self.env, seed=self.seed, verbose=0,
+                           policy_kwargs=policy_kwargs, **hp)
+        except (AssertionError, TypeError, ValueError) as exc:
+            raise ValueError(f"stable-baselines3 PPO rejected the hyperparameters: {exc}") from exc
+
+    def _init_state(self) -> None:
+        self.history = common.History(None, self.objective)
+        self.best_training_value: float | None = None
+        self.best_training_solution: list[int] | None = None
+        self.best_training_simulation: int | None = None
+        self.best_training_episode_seed: int | None = None
+        self.final_policy: dict[str, Any] | None = None
+        self.iterations = 0
+        self.wall_seconds = 0.0
+        self.interrupted = False
+        self._seeded = False
+
+    @property
+    def policy(self) -> PPO:
+        """The SB3 model (``predict(obs, deterministic=True)`` acts)."""
+        return self.model
+
+    @property
+    def simulations(self) -> int:
+        """Finished training episodes (real simulations) so far."""
+        return len(self.history.rows)
+
+    # -- training --------------------------------------------------------------------------------
+    def learn(self, budget: int = 5000, callback: common.Callback | BaseCallback | None = None,
+              history: HistoryFn | None = None) -> PPOTrainer:
+        """Train until ``budget`` more episodes have finished (or a callback stops it).
+
+        Args:
+            budget: training episodes (real simulations) to run in this call, >= 1. SB3 is
+                stopped on the step that ends the ``budget``-th episode, so exactly ``budget``
+                simulations are charged unless a callback or an interrupt stops it earlier.
+                The steps since the last update are then not trained on.
+            callback: called after every finished episode with a dict of metrics
+                (``train/simulations``, ``train/value``, ``train/best_value``,
+                ``train/episode_return``, ``train/iteration``, ``train/timesteps``); returning
+                False stops training. An SB3 ``BaseCallback`` is also accepted and runs beside
+                the budget counter.
+            history: called once per finished episode as ``history(value, solution)``
+                (e.g. ``BudgetedEvaluator.record``).
+
+        Returns:
+            self, with ``history``, ``best_training_*`` and the trained ``model``.
+        """
+        check_param("budget", budget, _is_int(budget) and budget >= 1,
+                    "a positive number of simulations")
+        user_fn = None if isinstance(callback, BaseCallback) else callback
+        counter = _EpisodeBudget(self, int(budget), user_fn, history, self._progress(budget))
+        callbacks: BaseCallback = (CallbackList([counter, callback])
+                                   if isinstance(callback, BaseCallback) else counter)
+        if not self._seeded:
+            # Reseed at the first learn() so the run does not depend on what used the global
+            # RNGs since construction; the env's first reset gets the seed too.
+            self.model.set_random_seed(self.seed)
+            self._seeded = True
+        episode_steps = self._episode_steps()
+        start = time.perf_counter()
+        self.interrupted = False
+        first = self.model.num_timesteps == 0
+        try:
+            with common.terminate_as_interrupt():
+                while counter.finished < budget and not counter.stopped:
+                    steps = (budget - counter.finished) * episode_steps
+                    target = steps + (0 if first else self.model.num_timesteps)
+                    self.model.learn(total_timesteps=steps, callback=callbacks,
+                                     reset_num_timesteps=first, progress_bar=False)
+                    first = False
+                    if self.model.num_timesteps < target and not counter.stopped:
+                        counter.stopped = True  # an SB3 callback of the caller stopped it
+        except KeyboardInterrupt:
+            self.interrupted = True
+            log.warning("ppo training interrupted after %d simulations", self.simulations)
+        finally:
+            if counter.stopped or self.interrupted:
+                # SB3 stopped inside a rollout: its last observation is stale, so the next
+                # learn() starts from a fresh reset (the partial rollout is dropped).
+                self.model._last_obs = None
+            if counter.bar is not None:
+                counter.bar.close()
+            self.wall_seconds += time.perf_counter() - start
+        return self
+
+    def _episode_steps(self) -> int:
+        """Steps of one episode (both envs: one per order); used to size SB3's total steps."""
+        instance = getattr(self.env.unwrapped, "instance", None)
+        return int(getattr(instance, "n", 0)) or 1000
+
+    def _progress(self, budget: int):
+        if not self.verbose:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=budget, desc=self.method, unit="sim", disable=None)
+
+    def _record_episode(self, info: dict[str, Any], episode_return: float,
+                        history: HistoryFn | None) -> float:
+        value = float(info[self.objective.name])
+        solution = episode_solution(info)
+        self.history.record(value, episode_return, self.iterations)
+        if (self.best_training_value is None
+                or self.objective.better(value, self.best_training_value)):
+            self.best_training_value = value
+            self.best_training_solution = solution
+            self.best_training_simulation = self.simulations
+            seed = info.get("episode_seed")
+            self.best_training_episode_seed = None if seed is None else int(seed)
+        if history is not None:
+            history(value, solution)
+        return value
+
+    def _metrics(self, value: float, episode_return: float) -> dict[str, Any]:
+        return {"train/simulations": self.simulations, "train/value": value,
+                "train/best_value": self.best_training_value,
+                "train/episode_return": episode_return, "train/iteration": self.iterations,
+                "train/timesteps": int(self.model.num_timesteps)}
+
+    # -- evaluation ------------------------------------------------------------------------------
+    def evaluate(self, n_episodes: int = 100, seed: int | None = None,
+                 env=None) -> dict[str, Any]:
+        """The deterministic (argmax) current policy over ``n_episodes`` fresh episodes.
+
+        These simulations are not charged to the training budget.
+
+        Args:
+            n_episodes: episodes, >= 1.
+            seed: seeds the first reset; later ones continue the env's RNG. Default: the
+                training seed + :data:`EVAL_SEED_OFFSET`.
+            env: the env to evaluate on; default: a deep copy of the training env (the
+                training env itself is left as SB3 holds it).
+
+        Returns:
+            ``objective``, ``n_episodes``, ``seed``, ``mean``, ``sd`` (sample standard
+            deviation, 0 for one episode), ``min``, ``max`` and ``values`` (one per episode).
+            Also kept as ``final_policy``. With the HFS RL env (no shuffle, deterministic
+            plant) every episode is the same, so ``sd`` is 0.
+        """
+        check_param("n_episodes", n_episodes, _is_int(n_episodes) and n_episodes >= 1,
+                    "an integer >= 1")
+        seed = self.seed + EVAL_SEED_OFFSET if seed is None else int(seed)
+        env = copy.deepcopy(self.env) if env is None else env
+        result = evaluate_policy(self.model, env, int(n_episodes), seed=seed,
+                                 deterministic=True)
+        values = [float(info[self.objective.name]) for info in result.infos]
+        self.final_policy = {
+            "objective": self.objective.name, "n_episodes": int(n_episodes), "seed": seed,
+            "mean": float(np.mean(values)),
+            "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+            "min": float(np.min(values)), "max": float(np.max(values)), "values": values,
+        }
+        return self.final_policy
+
+    def report(self) -> dict[str, Any]:
+        """Both numbers, named as such: ``best_training_*`` (best training episode, as the
+        study logged) and ``final_policy_*`` (the last :meth:`evaluate`, None before one)."""
+        final = self.final_policy or {}
+        return {
+            "method": self.method, "objective": self.objective.name,
+            "sense": self.objective.sense, "simulations": self.simulations,
+            "timesteps": int(self.model.num_timesteps), "iterations": self.iterations,
+            "wall_seconds": self.wall_seconds,
+            "best_training_value": self.best_training_value,
+            "best_training_solution": self.best_training_solution,
+            "best_training_simulation": self.best_training_simulation,
+            "best_training_episode_seed": self.best_training_episode_seed,
+            **{f"final_policy_{k}": final.get(k)
+               for k in ("mean", "sd", "min", "max", "n_episodes", "seed")},
+        }
+
+    # -- saving ----------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Save the SB3 model as a zip (``.zip`` is appended if missing); the trainer's
+        hyperparameters and best training episode travel with it. Returns the path."""
+        path = Path(path)
+        if path.suffix != ".zip":
+            path = path.with_name(path.name + ".zip")
+        # SB3 saves the model's attributes; this one is plain JSON data.
+        self.model.scmgym_meta = _jsonable({
+            "seed": self.seed, "hparams": self.hparams, "report": self.report()})
+        self.model.save(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, env, *, verbose: int = 0) -> PPOTrainer:
+        """A trainer around a model saved with :meth:`save` (or any SB3 PPO zip), on ``env``.
+
+        The best training episode is restored if it was saved; the per-episode history is not.
+        Further ``learn()`` calls continue training from the loaded weights.
+        """
+        check_param("verbose", verbose, verbose in (0, 1, 2), "0, 1 or 2")
+        cls._check_env(env)
+        model = PPO.load(path, env=env, device="cpu")
+        meta = getattr(model, "scmgym_meta", None) or {}
+        trainer = cls.__new__(cls)
+        trainer.env = env
+        trainer.seed = int(meta.get("seed", model.seed or 0))
+        trainer.verbose = verbose
+        trainer.objective = common.objective_of(env)
+        trainer.hparams = dict(meta.get("hparams", {}))
+        trainer.model = model
+        trainer._init_state()
+        report = meta.get("report", {})
+        trainer.best_training_value = report.get("best_training_value")
+        trainer.best_training_solution = report.get("best_training_solution")
+        trainer.best_training_episode_seed = report.get("best_training_episode_seed")
+        model._last_obs = None  # continue with a fresh reset, not the obs at save time
+        return trainer
+
+
+def run_ppo(problem: Problem, budget: int, seed: int, run_dir: str | Path | None = None,
+            eval_episodes: int = 100, **hyperparameters: Any) -> RunResult:
+    """PPO on a :class:`~scmgym.experiments.problem.Problem`, as one comparison run.
+
+    The env is the study's RL variant (HFS: ``action="priority"``, ``shuffle=False``;
+    make-or-buy: the default env). Every finished training episode is recorded by a
+    :class:`~scmgym.experiments.problem.BudgetedEvaluator` (``history.csv`` in ``run_dir``
+    as it goes), so the history has one row per simulation like every other method.
+
+    Args:
+        problem: the plant instance.
+        budget: training episodes (simulations).
+        seed: the trainer's seed.
+        run_dir: if given, ``history.csv`` and the SB3 model ``model.zip`` are written there.
+        eval_episodes: episodes of the deterministic final policy (0: no evaluation).
+        **hyperparameters: :class:`PPOTrainer` arguments (``verbose`` included).
+
+    Returns:
+        method ``"ppo"``; ``best_value``/``best_solution`` = the best training episode;
+        ``wall_seconds`` = training time; ``extra["final_policy"]`` = :meth:`PPOTrainer.evaluate`
+        (or None), ``extra["hparams"]``, ``extra["best_training_episode_seed"]`` and
+        ``extra["timesteps"]``.
+    """
+    check_param("eval_episodes", eval_episodes, _is_int(eval_episodes) and eval_episodes >= 0,
+                "an integer >= 0")
+    run_dir = None if run_dir is None else Path(run_dir)
+    env_kwargs = dict(HFS_RL_ENV_KWARGS) if problem.plant == "hfs" else {}
+    env = problem.make_env(**env_kwargs)
+    trainer = PPOTrainer(env, seed=seed, **hyperparameters)
+    evaluator = BudgetedEvaluator(problem, budget, seed=seed,
+                                  history_path=None if run_dir is None
+                                  else run_dir / "history.csv")
+    try:
+        trainer.learn(budget, history=evaluator.record)
+    finally:
+        evaluator.close()
+    final = None
+    if eval_episodes > 0:
+        start = time.perf_counter()
+        final = trainer.evaluate(eval_episodes)
+        final["wall_seconds"] = time.perf_counter() - start
+    policy = None
+    if run_dir is not None:
+        trainer.save(run_dir / "model.zip")
+        policy = {"kind": "sb3-ppo", "file": "model.zip"}
+    return RunResult(
+        method="ppo", problem=problem.label, seed=seed, best_value=evaluator.best_value,
+        best_solution=evaluator.best_solution, simulations=evaluator.used,
+        wall_seconds=trainer.wall_seconds, history=evaluator.rows, policy=policy,
+        extra={"final_policy": final, "hparams": _jsonable(trainer.hparams),
+               "env": _jsonable({**problem.env_kwargs(), **env_kwargs}),
+               "best_training_episode_seed": trainer.best_training_episode_seed,
+               "timesteps": int(trainer.model.num_timesteps),
+               "interrupted": trainer.interrupted},
+    )
