@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from scmgym.errors import DataError
-from scmgym.trainers.common import BudgetExhausted, write_json
+from scmgym.trainers.common import BudgetExhausted, RowWriter, write_json
 
 HISTORY_COLUMNS = ("simulation", "value", "best_so_far")
 
@@ -160,12 +160,8 @@ class BudgetedEvaluator:
         self.rows: list[tuple[int, float, float]] = []
         self.best_value: float | None = None
         self.best_solution: list[int] | None = None
-        self._fh = None
-        if history_path is not None:
-            self._fh = Path(history_path).open("w", newline="")
-            self._writer = csv.writer(self._fh)
-            self._writer.writerow(HISTORY_COLUMNS)
-            self._fh.flush()
+        self._out = (RowWriter(Path(history_path), HISTORY_COLUMNS, fresh=True)
+                     if history_path is not None else None)
 
     @property
     def used(self) -> int:
@@ -190,14 +186,13 @@ class BudgetedEvaluator:
             self.best_solution = None if solution is None else [int(x) for x in solution]
         row = (self.used + 1, float(value), float(self.best_value))
         self.rows.append(row)
-        if self._fh is not None:
-            self._writer.writerow(row)
-            self._fh.flush()
+        if self._out is not None:
+            self._out.write(row)
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if self._out is not None:
+            self._out.close()
+            self._out = None
 
 
 @dataclass

@@ -99,6 +99,27 @@ class Budget:
         self.used += n
 
 
+class RowWriter:
+    """Append rows to a CSV file, flushed one by one (the header is written to a new file).
+
+    With ``fresh=True`` an existing file is replaced rather than appended to.
+    """
+
+    def __init__(self, path: Path, columns: tuple[str, ...], *, fresh: bool = False) -> None:
+        new = fresh or not path.exists()
+        self._fh = path.open("w" if fresh else "a", newline="")
+        self._writer = csv.writer(self._fh)
+        if new:
+            self.write(columns)
+
+    def write(self, row: tuple) -> None:
+        self._writer.writerow(row)
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
 class History:
     """One CSV row per simulation, appended and flushed as it goes.
 
@@ -111,40 +132,31 @@ class History:
         self.objective = objective
         self.rows: list[tuple] = []
         self.best: float | None = None
-        self._fh = None
-        if path is not None:
-            new = not path.exists()
-            self._fh = path.open("a", newline="")
-            self._writer = csv.writer(self._fh)
-            if new:
-                self._writer.writerow(HISTORY_COLUMNS)
-                self._fh.flush()
+        self._out = RowWriter(path, HISTORY_COLUMNS) if path is not None else None
 
     def record(self, value: float, episode_return: float, generation: int) -> None:
         if self.best is None or self.objective.better(value, self.best):
             self.best = value
         row = (len(self.rows) + 1, value, self.best, episode_return, generation)
         self.rows.append(row)
-        if self._fh is not None:
-            self._writer.writerow(row)
-            self._fh.flush()
+        if self._out is not None:
+            self._out.write(row)
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if self._out is not None:
+            self._out.close()
+            self._out = None
 
     def truncate(self, keep: int) -> None:
         """Keep only the first ``keep`` rows, in memory and on disk (after an interruption)."""
         self.rows = self.rows[:keep]
         self.best = self.rows[-1][2] if self.rows else None
         if self.path is not None:
-            reopen = self._fh is not None
+            reopen = self._out is not None
             self.close()
             _rewrite(self.path, self.rows)
             if reopen:
-                self._fh = self.path.open("a", newline="")
-                self._writer = csv.writer(self._fh)
+                self._out = RowWriter(self.path, HISTORY_COLUMNS)
 
     @classmethod
     def resume(cls, path: Path, objective: Objective, keep: int) -> History:
