@@ -23,7 +23,7 @@ def test_hfs_comparison_end_to_end_and_resume(capsys, tmp_path):
             "--out", str(tmp_path)]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "| method | mean | sd | best | worst | simulations | wall_seconds | runs |" in out
+    assert "| method | mean | sd | best | worst | simulations | wall_seconds | runs | gap |" in out
     rows = read_rows(tmp_path / "results.csv")
     assert set(rows) == {"random", "edd", "eldt"}
     assert float(rows["edd"]["mean"]) == 472.0 and float(rows["edd"]["simulations"]) == 1

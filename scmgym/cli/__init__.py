@@ -21,7 +21,7 @@ EXIT_ERROR = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from scmgym.cli import compare, demo, hfs, make_or_buy, show_tree, train
+    from scmgym.cli import compare, demo, hfs, make_or_buy, milp, show_tree, train
 
     parser = argparse.ArgumentParser(
         prog="scmgym",
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train.add_parser(commands)
     compare.add_parser(commands)
+    milp.add_parser(commands)
     show_tree.add_parser(commands)
     demo.add_parser(commands)
     return parser

@@ -27,11 +27,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
     p.add_argument("--reeval-seeds", type=int, default=100,
                    help="make-or-buy: fresh seeds to re-evaluate each best solution (100)")
+    p.add_argument("--milp-time-limit", type=float, default=300.0,
+                   help="seconds for the MILP solver (method milp, run once: it is deterministic; "
+                   "default 300)")
     p.add_argument("--out", type=Path, default=Path("runs"), help="output folder (runs/)")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.milp_time_limit > 0:
+        raise ValueError(f"--milp-time-limit={args.milp_time_limit}; allowed: seconds > 0")
     for name in ("runs", "budget", "jobs", "reeval_seeds"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')}={getattr(args, name)}; "
@@ -39,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     problem = Problem.parse(args.problem, args.workers)
     summary = compare(problem, args.methods, runs=args.runs, budget=args.budget,
                       jobs=args.jobs, out=args.out, reeval_seeds=args.reeval_seeds,
-                      first_seed=args.first_seed, progress=sys.stderr.isatty())
+                      first_seed=args.first_seed, progress=sys.stderr.isatty(),
+                      milp_time_limit=args.milp_time_limit)
     if summary["skipped"]:
         print(f"resumed: {summary['skipped']} finished run(s) reused")
     print(summary["files"]["results_md"].read_text())

@@ -23,6 +23,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    help="simulations per method in the quick comparison (default 200)")
     p.add_argument("--methods", default="all", help="methods of the quick comparison (all)")
     p.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
+    p.add_argument("--milp-time-limit", type=float, default=60.0,
+                   help="seconds for the MILP solver in the quick comparison (default 60)")
     p.add_argument("--out", type=Path, default=Path("runs/demo"),
                    help="output folder of the quick comparison (runs/demo)")
     p.add_argument("--no-compare", action="store_true", help="skip the quick comparison")
@@ -76,7 +78,7 @@ def quick_comparison(args: argparse.Namespace, workers: hfs.Workers) -> None:
         print(f"\nQuick comparison on {problem.label}: every method, 1 seed, budget "
               f"{args.budget} simulations (output in {out})")
         summary = compare(problem, args.methods, runs=1, budget=args.budget, jobs=args.jobs,
-                          out=out, reeval_seeds=20)
+                          out=out, reeval_seeds=20, milp_time_limit=args.milp_time_limit)
         print(summary["files"]["results_md"].read_text())
         trees = [(r.best_value, r.method, r) for m in ("eldt", "gp")
                  for r in summary["runs"].get(m, []) if r.policy is not None]

@@ -18,6 +18,7 @@ import json
 import logging
 import multiprocessing as mp
 import re
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -31,7 +32,9 @@ from scmgym.trainers import common
 log = logging.getLogger(__name__)
 
 #: Every method, in table order. EDD applies to the HFS plant only.
-ALL_METHODS = ("random", "edd", "tpe", "ga", "aco", "eldt", "gp", "ppo")
+ALL_METHODS = ("random", "edd", "tpe", "ga", "aco", "eldt", "gp", "ppo", "milp")
+#: Methods whose result does not depend on the seed: run once, with the first seed.
+DETERMINISTIC_METHODS = ("milp",)
 REEVAL_SEED_BASE = 1_000_000_007
 
 
@@ -91,10 +94,42 @@ def _run_trainer(method: str, problem: Problem, budget: int, seed: int,
     )
 
 
-def run_one(method: str, problem: Problem, budget: int, seed: int, out: Path) -> Path:
+def run_milp(problem: Problem, seed: int, time_limit: float = 300.0) -> RunResult:
+    """The MILP baseline as a run: HFS, the relaxation's bound and the simulated order read off
+    it; make-or-buy, the mean-surrogate plan and one simulated draw (the runner re-evaluates it
+    over fresh seeds). The solver's status, objective, bound and times go to ``extra``."""
+    from scmgym.baselines.milp import SolverOptions
+
+    options = SolverOptions(time_limit=time_limit, threads=1)
+    start = time.perf_counter()
+    if problem.plant == "hfs":
+        from scmgym.baselines.milp.hfs import ORDER_RULES, solve_hfs
+
+        res = solve_hfs(problem.instance, problem.workers, options=options)
+        value, solution, sims = res.simulated_makespan, res.order, len(ORDER_RULES)
+        extra = {k: v for k, v in res.to_dict().items() if k not in ("order", "workers")}
+    else:
+        from scmgym.baselines.milp.make_or_buy import solve_make_or_buy
+
+        res = solve_make_or_buy(problem.instance, options=options, eval_seeds=0)
+        solution = None if res.decisions is None else list(res.decisions)
+        value = None if solution is None else problem.evaluate(solution, seed=seed)
+        sims = 0 if solution is None else 1
+        extra = {k: v for k, v in res.to_dict().items() if k != "decisions"}
+    history = [] if value is None else [(sims, float(value), float(value))]
+    return RunResult(method="milp", problem=problem.name, seed=seed, best_value=value,
+                     best_solution=None if solution is None else list(solution),
+                     simulations=sims, wall_seconds=time.perf_counter() - start,
+                     history=history, extra=extra)
+
+
+def run_one(method: str, problem: Problem, budget: int, seed: int, out: Path,
+            milp_time_limit: float = 300.0) -> Path:
     """Run one method with one seed; write and return its run directory."""
     run_dir = common.make_run_dir(out, problem.name, method, seed)
-    if method in ("eldt", "gp"):
+    if method == "milp":
+        result = run_milp(problem, seed, milp_time_limit)
+    elif method in ("eldt", "gp"):
         result = _run_trainer(method, problem, budget, seed, run_dir)
     elif method == "ppo":
         from scmgym.trainers.ppo import run_ppo
@@ -110,12 +145,13 @@ def run_one(method: str, problem: Problem, budget: int, seed: int, out: Path) ->
 
 
 def _worker(args: tuple) -> str:
-    method, plant, dataset, workers, budget, seed, out = args
+    method, plant, dataset, workers, budget, seed, out, milp_time_limit = args
     if method == "ppo":  # one torch thread per process: parallel runs share the cores
         import torch
 
         torch.set_num_threads(1)
-    return str(run_one(method, Problem(plant, dataset, tuple(workers)), budget, seed, Path(out)))
+    return str(run_one(method, Problem(plant, dataset, tuple(workers)), budget, seed, Path(out),
+                       milp_time_limit))
 
 
 def find_finished(out: Path, problem: Problem, method: str, seed: int,
@@ -136,7 +172,8 @@ def find_finished(out: Path, problem: Problem, method: str, seed: int,
 
 def compare(problem: Problem, methods: Sequence[str] | str = "all", *, runs: int = 10,
             budget: int = 5000, jobs: int = 1, out: str | Path = "runs",
-            reeval_seeds: int = 100, first_seed: int = 0, progress: bool = False) -> dict:
+            reeval_seeds: int = 100, first_seed: int = 0, progress: bool = False,
+            milp_time_limit: float = 300.0) -> dict:
     """Run every method for ``runs`` seeds (resuming), then summarise, tabulate and plot.
 
     Returns a dict with ``rows`` (one per method), ``runs`` (every RunResult) and the paths of
@@ -146,13 +183,14 @@ def compare(problem: Problem, methods: Sequence[str] | str = "all", *, runs: int
     out.mkdir(parents=True, exist_ok=True)
     names = methods_for(problem, methods)
     seeds = list(range(first_seed, first_seed + runs))
-    todo = [(m, s) for m in names for s in seeds
+    seeds_of = {m: seeds[:1] if m in DETERMINISTIC_METHODS else seeds for m in names}
+    todo = [(m, s) for m in names for s in seeds_of[m]
             if find_finished(out, problem, m, s, budget) is None]
-    skipped = len(names) * len(seeds) - len(todo)
+    skipped = sum(len(v) for v in seeds_of.values()) - len(todo)
     if skipped:
         log.info("resuming: %d finished run(s) skipped", skipped)
-    args = [(m, problem.plant, problem.dataset, list(problem.workers), budget, s, str(out))
-            for m, s in todo]
+    args = [(m, problem.plant, problem.dataset, list(problem.workers), budget, s, str(out),
+             milp_time_limit) for m, s in todo]
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -170,7 +208,7 @@ def compare(problem: Problem, methods: Sequence[str] | str = "all", *, runs: int
                 bar.update()
     if bar is not None:
         bar.close()
-    results = {m: [RunResult.load(find_finished(out, problem, m, s, budget)) for s in seeds]
+    results = {m: [RunResult.load(find_finished(out, problem, m, s, budget)) for s in seeds_of[m]]
                for m in names}
     if problem.stochastic:
         for rs in results.values():
@@ -182,9 +220,24 @@ def compare(problem: Problem, methods: Sequence[str] | str = "all", *, runs: int
                                    reeval_sd=float(np.std(vals, ddof=1)),
                                    reeval_seeds=reeval_seeds)
     rows = summarise(problem, results)
-    files = write_tables(out, problem, rows, budget, runs)
+    bound = best_bound(problem, results)
+    files = write_tables(out, problem, rows, budget, runs, bound)
     files.update(write_plots(out, problem, results))
-    return {"rows": rows, "runs": results, "files": files, "skipped": skipped}
+    return {"rows": rows, "runs": results, "files": files, "skipped": skipped, "bound": bound}
+
+
+def best_bound(problem: Problem, results: dict[str, list[RunResult]]) -> int | None:
+    """The best lower bound on the HFS makespan known to this comparison: the analytic bound of
+    spec §12.4 or the MILP relaxation's bound, whichever is larger (None on make-or-buy, whose
+    stochastic revenue has no bound here)."""
+    if problem.plant != "hfs":
+        return None
+    from scmgym.simulators import hfs
+
+    bounds = [hfs.lower_bound(problem.instance, problem.workers)]
+    bounds += [int(r.extra["bound"]) for r in results.get("milp", [])
+               if r.extra.get("bound") is not None]
+    return max(bounds)
 
 
 def summarise(problem: Problem, results: dict[str, list[RunResult]]) -> list[dict[str, Any]]:
@@ -192,8 +245,10 @@ def summarise(problem: Problem, results: dict[str, list[RunResult]]) -> list[dic
 
     The headline value is the best-found objective (HFS) or, on the stochastic make-or-buy
     plant, the best-found solution's mean over fresh seeds; ``best_single_draw`` is then the
-    optimistic value seen during the search.
+    optimistic value seen during the search. On HFS, ``gap`` is (mean - best bound) / mean in
+    percent, with the bound of :func:`best_bound`.
     """
+    bound = best_bound(problem, results)
     rows = []
     for method, rs in results.items():
         if problem.stochastic:
@@ -216,29 +271,35 @@ def summarise(problem: Problem, results: dict[str, list[RunResult]]) -> list[dic
         if problem.stochastic:
             draws = [r.best_value for r in rs if r.best_value is not None]
             row["best_single_draw"] = float(np.mean(draws)) if draws else float("nan")
+        if bound is not None:
+            row["gap"] = float(100.0 * (row["mean"] - bound) / row["mean"])
         rows.append(row)
     return rows
 
 
 def write_tables(out: Path, problem: Problem, rows: list[dict[str, Any]], budget: int,
-                 runs: int) -> dict[str, Path]:
+                 runs: int, bound: int | None = None) -> dict[str, Path]:
     cols = list(rows[0].keys()) if rows else []
     csv_path, md_path = out / "results.csv", out / "results.md"
     with csv_path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=cols)
         writer.writeheader()
         writer.writerows(rows)
-    md_path.write_text(markdown_table(problem, rows, budget, runs))
+    md_path.write_text(markdown_table(problem, rows, budget, runs, bound))
     return {"results_csv": csv_path, "results_md": md_path}
 
 
-def markdown_table(problem: Problem, rows: list[dict[str, Any]], budget: int, runs: int) -> str:
+def markdown_table(problem: Problem, rows: list[dict[str, Any]], budget: int, runs: int,
+                   bound: int | None = None) -> str:
     head = (f"### {problem.label}: {problem.objective} "
             f"({'lower' if problem.direction == 'min' else 'higher'} is better), "
             f"budget {budget} simulations, {runs} run(s)\n\n")
     if problem.stochastic:
         head += ("Values are each run's best-found solution re-evaluated over fresh seeds "
                  "(mean); best_single_draw is the optimistic value seen during the search.\n\n")
+    if bound is not None:
+        head += (f"gap: (mean - best bound) / mean in %, best bound {bound} (the larger of "
+                 "the analytic bound and the MILP relaxation's bound).\n\n")
     cols = list(rows[0].keys()) if rows else []
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
