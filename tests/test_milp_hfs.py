@@ -192,3 +192,22 @@ def test_compare_adds_milp_and_gap(capsys, tmp_path):
         mean = float(r["mean"])
         assert float(r["gap"]) == pytest.approx(100 * (mean - bound) / mean)
         assert float(r["gap"]) >= 0
+
+
+def test_summary_of_a_run_without_solution():
+    # a MILP stopped before any incumbent: no value, no simulations, and the table says nan
+    from scmgym.experiments.compare import summarise
+    from scmgym.experiments.problem import Problem, RunResult
+
+    problem = Problem.parse("hfs:d1", "2,5,2")
+    empty = RunResult(method="milp", problem=problem.name, seed=0, best_value=None,
+                      best_solution=None, simulations=0, wall_seconds=1.0, history=[],
+                      extra={"bound": 449, "status": "no_solution"})
+    done = RunResult(method="edd", problem=problem.name, seed=0, best_value=472.0,
+                     best_solution=list(hfs.edd_order(problem.instance)), simulations=1,
+                     wall_seconds=0.1, history=[(1, 472.0, 472.0)])
+    rows = {r["method"]: r for r in summarise(problem, {"edd": [done], "milp": [empty]})}
+    assert rows["milp"]["mean"] != rows["milp"]["mean"]  # nan
+    assert rows["milp"]["simulations"] == 0
+    # the MILP's bound still sets the gap of the others
+    assert rows["edd"]["gap"] == pytest.approx(100 * (472 - 449) / 472)

@@ -106,7 +106,8 @@ def run_milp(problem: Problem, seed: int, time_limit: float = 300.0) -> RunResul
         from scmgym.baselines.milp.hfs import ORDER_RULES, solve_hfs
 
         res = solve_hfs(problem.instance, problem.workers, options=options)
-        value, solution, sims = res.simulated_makespan, res.order, len(ORDER_RULES)
+        value, solution = res.simulated_makespan, res.order
+        sims = 0 if value is None else len(ORDER_RULES)
         extra = {k: v for k, v in res.to_dict().items() if k not in ("order", "workers")}
     else:
         from scmgym.baselines.milp.make_or_buy import solve_make_or_buy
@@ -256,14 +257,16 @@ def summarise(problem: Problem, results: dict[str, list[RunResult]]) -> list[dic
         else:
             vals = [np.nan if r.best_value is None else r.best_value for r in rs]
         vals_arr = np.array(vals, dtype=float)
-        pick_best = np.nanmin if problem.direction == "min" else np.nanmax
-        pick_worst = np.nanmax if problem.direction == "min" else np.nanmin
+        found = vals_arr[~np.isnan(vals_arr)]  # a run can end without a solution (MILP)
+        pick_best = np.min if problem.direction == "min" else np.max
+        pick_worst = np.max if problem.direction == "min" else np.min
+        nan = float("nan")
         row = {
             "method": method,
-            "mean": float(np.nanmean(vals_arr)),
-            "sd": float(np.nanstd(vals_arr, ddof=1)) if len(vals_arr) > 1 else 0.0,
-            "best": float(pick_best(vals_arr)),
-            "worst": float(pick_worst(vals_arr)),
+            "mean": float(found.mean()) if found.size else nan,
+            "sd": float(found.std(ddof=1)) if found.size > 1 else 0.0,
+            "best": float(pick_best(found)) if found.size else nan,
+            "worst": float(pick_worst(found)) if found.size else nan,
             "simulations": float(np.mean([r.simulations for r in rs])),
             "wall_seconds": float(np.mean([r.wall_seconds for r in rs])),
             "runs": len(rs),
