@@ -275,3 +275,31 @@ def test_list1_short_time_limit():
     assert r.simulated_mean_revenue == pytest.approx(np.mean(sims))
     data = json.loads(json.dumps(r.to_dict()))
     assert data["decisions"] == list(r.decisions) and data["quantile"] == 0.9
+
+
+def test_cli_make_or_buy_json_and_text(capsys, tmp_path):
+    from scmgym.cli import main
+
+    path = tmp_path / "orders.csv"
+    inst = mob.generate_make_or_buy_instance(6, seed=3)
+    with path.open("w") as fh:
+        fh.write("id,a,b,c,deadline\n")
+        for o in inst.orders:
+            fh.write(f"{o.order_id},{o.a},{o.b},{o.c},{o.deadline}\n")
+    loaded = mob.load_instance(path)
+    assert loaded.n == 6
+    assert main(["milp", "make-or-buy", "--list", str(path), "--robust", "0.9", "--seeds", "5",
+                 "--time-limit", "20", "--threads", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("status", "objective", "bound", "solve_seconds", "simulated_mean_revenue"):
+        assert key in out
+    assert out["status"] == "optimal" and out["quantile"] == 0.9 and out["eval_seeds"] == 5
+    assert len(out["decisions"]) == 6 and set(out["decisions"]) <= {0, 1}
+    # the reported simulated mean is the mean of the plan's runs over seeds 0..4
+    sims = [mob.simulate(loaded, out["decisions"], seed=s).revenue for s in range(5)]
+    assert out["simulated_mean_revenue"] == pytest.approx(np.mean(sims))
+    assert main(["milp", "make-or-buy", "--list", str(path), "--seeds", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "MILP objective" in text and "simulated mean revenue" in text
+    assert main(["milp", "make-or-buy", "--list", str(path), "--robust", "0.8"]) == 1
+    assert "0.8" in capsys.readouterr().err
