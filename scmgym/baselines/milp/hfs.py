@@ -7,33 +7,34 @@ picked up, and its delivery day. Every such schedule satisfies the rules below, 
 makespan over all schedules that satisfy them (the model's optimum) is at most the makespan of every
 priority order: the MILP bound is valid.
 
-Kept (each as a necessary condition on any simulated schedule):
+Kept (each a necessary condition on any simulated schedule):
 
-* production days are worked in order, at most one per day (``P`` grows by at most 1 a day);
-* a working day needs its basement (``day >= db``) and, from the panel threshold on, its panel
-  (``day >= de``); all-zero days need nothing (release curves ``N_i(t)``);
-* after production day p is worked on day t, the machine cannot be delivered before
-  ``t + (D - p) + 3`` (finish detection, pickup, two days of transport), one day later with
-  next-update pickup (deadline curves, linear in the makespan indicators ``delta``);
-* the M, E and R workers used by all orders on a day never exceed the pools, and a worker kind's
-  cumulative use by an order lies between the convex and concave envelopes of its cumulative
-  requirement as a function of the production days done (exact at whole days);
-* at most ``stations`` orders work on a day, at most ``trucks_per_day`` pickups a day, and an
-  order's cumulative pickup by day d is at most the share of its production done by the day of the
-  last update before (same update: of) day d;
+* release curves: by day t an order can only have worked the production days whose basement
+  (``day >= db``) and, from the panel threshold on, panel (``day >= de``) allow it, one
+  production day a day; all-zero days need nothing (bounds of ``V``);
+* rate: in a bucket of L days an order works at most L consecutive production days, so it uses
+  at most the largest requirement of any L consecutive days (``work_rate``);
+* pools: the M, E and R used by all orders in a bucket never exceed the pool times the bucket
+  length (``pool``);
+* deadline curves: production day p worked after day t cannot be delivered before
+  ``t + 1 + (D - p) + 3`` (finish detection, pickup, two days of transport; one more with
+  next-update pickup), so its workers are used by day t when that exceeds the makespan; linear
+  in the makespan indicators ``delta`` (``work_deadline``);
+* trucks: at most ``trucks_per_day`` pickups a day, every order picked by makespan - 2, and an
+  order's cumulative pickup by day d at most the share of its R work (its last production days)
+  done by the update before (same update: of) day d;
 * the makespan is at least every due date and the analytic bounds of spec §12.4.
 
 Relaxed (dropped, which can only lower the optimum):
 
 * the priority rule itself: any schedule meeting the capacities is allowed, not only one produced
   by a first-fit pass over a fixed order;
-* integrality: the production progress ``P`` and worker use ``U`` are continuous, so an order may
-  work "part" of a day and the requirement of a day may be spread over days (through the
-  envelopes);
-* station occupancy between work days and while waiting for the truck (only the per-day count of
-  working orders is limited), and the truck's choice rule (highest priority);
-* time is bucketed: inside the middle of the horizon constraints are only imposed at bucket
-  boundaries, with capacities summed over the bucket (a weaker set of constraints).
+* integrality of the work: worker use ``V`` is continuous, so a day's requirement may be spread
+  over days, and the kinds of one order are not tied to the same production day;
+* station occupancy (only the analytic station bound enters) and the truck's choice rule;
+* time is bucketed: in the middle of the horizon constraints are only imposed at bucket
+  boundaries, with capacities summed over the bucket (a weaker set of constraints);
+* worker kinds whose analytic bound is far below the best one (``kinds="auto"``).
 
 Only the makespan indicators ``delta[s] = [makespan >= s]`` for s between the analytic bound and the
 horizon are binary, so the model stays small: d1-d4 build in seconds and solve within the default
@@ -121,8 +122,9 @@ def build_hfs_model(  # noqa: C901  (one family of constraints after another)
             valid), ``"all"``, or letters such as ``"ER"``.
 
     Returns:
-        The model; ``model.makespan`` is the objective expression, ``model.P[i, t]`` the production
-        days order i has worked by day t, ``model.data`` an :class:`HFSModelData`.
+        The model; ``model.makespan`` is the objective expression, ``model.V[i, k, j]`` the
+        workers of kind k order i used up to checkpoint day ``model.data.checkpoints[j]``,
+        ``model.data`` an :class:`HFSModelData`.
     """
     import pyomo.environ as pyo
 
