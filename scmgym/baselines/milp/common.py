@@ -94,7 +94,8 @@ def solve(model: Any, options: SolverOptions = SolverOptions()) -> SolveInfo:
     else:
         status = "feasible" if has_solution else "no_solution"
     bound = results.objective_bound
-    bound = None if bound is None or abs(bound) == float("inf") else float(bound)
-    objective = None if not has_solution else float(results.incumbent_objective)
+    # round off the solver's floating-point noise (8109.9999999999945 -> 8110.0)
+    bound = None if bound is None or abs(bound) == float("inf") else round(float(bound), 6)
+    objective = None if not has_solution else round(float(results.incumbent_objective), 6)
     return SolveInfo(status=status, termination=term.name, objective=objective, bound=bound,
                      solve_seconds=round(seconds, 3), solver=options.solver)
