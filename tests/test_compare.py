@@ -80,3 +80,17 @@ def test_compare_errors(capsys, tmp_path, argv, message):
     assert main(["compare", *argv, "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_interrupted_run_is_not_recorded_as_finished(capsys, tmp_path, interrupter):
+    # Ctrl-C inside a trainer (ELDT here) stops the comparison with exit 130 and leaves no
+    # result.json, so a rerun redoes that run instead of taking a partial run as finished.
+    argv = ["compare", "--problem", "make-or-buy:list1", "--methods", "eldt", "--runs", "1",
+            "--budget", "20", "--out", str(tmp_path)]
+    interrupter.arm(7)
+    assert main(argv) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*/result.json"))
+    interrupter.disarm()
+    assert main(argv) == 0
+    assert len(list(tmp_path.glob("*/result.json"))) == 1

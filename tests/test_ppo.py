@@ -273,3 +273,22 @@ def test_run_ppo_returns_a_run_result_and_writes_the_model(spec, best, tmp_path)
     assert len((tmp_path / "history.csv").read_text().splitlines()) == 1 + 4
     result.save(tmp_path)
     assert RunResult.load(tmp_path).history == result.history
+
+
+def test_interrupted_run_ppo_raises_and_writes_no_model(tmp_path, monkeypatch):
+    # a Ctrl-C during training must not come back as a finished (shorter) run
+    from scmgym.experiments.problem import BudgetedEvaluator
+
+    original, calls = BudgetedEvaluator.record, {"n": 0}
+
+    def record(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BudgetedEvaluator, "record", record)
+    with pytest.raises(KeyboardInterrupt):
+        run_ppo(Problem.parse("make-or-buy:list1"), 4, 0, run_dir=tmp_path, eval_episodes=0,
+                **TINY)
+    assert not (tmp_path / "model.zip").exists()

@@ -57,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ScmgymError, ValueError) as exc:  # bad input or hyperparameters: one line
         print(f"scmgym: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM outside a trainer's own handling
+        print("scmgym: interrupted; finished runs are kept, rerun the same command to resume",
+              file=sys.stderr)
+        return 130
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

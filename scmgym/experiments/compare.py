@@ -78,6 +78,8 @@ def _run_trainer(method: str, problem: Problem, budget: int, seed: int,
     cls = ELDT if method == "eldt" else GPTrainer
     start = time.perf_counter()
     trainer = cls(env, seed=seed).learn(budget=budget, run_dir=run_dir)
+    if trainer.interrupted:  # Ctrl-C / SIGTERM: not a finished run, stop the comparison
+        raise KeyboardInterrupt(f"{method} seed {seed} interrupted")
     rows = trainer.history.rows
     history = [(r[0], r[1], r[2]) for r in rows]
     policy = trainer.policy

@@ -594,6 +594,8 @@ def run_ppo(problem: Problem, budget: int, seed: int, run_dir: str | Path | None
         trainer.learn(budget, history=evaluator.record)
     finally:
         evaluator.close()
+    if trainer.interrupted:  # Ctrl-C / SIGTERM: not a finished run (no result is written)
+        raise KeyboardInterrupt(f"ppo seed {seed} interrupted")
     final = None
     if eval_episodes > 0:
         start = time.perf_counter()
