@@ -3,6 +3,7 @@
 Usage: ``python benchmarks/run.py [--repeats N] [--only NAME]`` (``make bench`` runs it).
 Each ``bench_*.py`` module defines ``run(repeats: int) -> list[dict]``; each dict has at least
 ``benchmark`` (a name), ``median_ms`` and ``runs``, plus any context (target, dataset, ...).
+A module with ``OPT_IN = True`` (minutes per run, e.g. the MILP) runs only when named in --only.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
+        if getattr(module, "OPT_IN", False) and args.only is None:
+            continue
         rows.extend(module.run(args.repeats))
     if args.json:
         print(json.dumps(rows, indent=2))
