@@ -69,8 +69,6 @@ def _baseline(name: str):
 def _run_trainer(method: str, problem: Problem, budget: int, seed: int,
                  run_dir: Path) -> RunResult:
     """ELDT or GP through the same budget and history as every other method."""
-    import time
-
     from scmgym.trainers.eldt import ELDT
     from scmgym.trainers.gp import GPTrainer
 

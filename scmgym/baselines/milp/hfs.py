@@ -383,8 +383,6 @@ def schedule_values(model: Any, result: hfs.HFSResult) -> None:
     Every simulated schedule satisfies the relaxation (that is why its optimum is a bound); the
     tests use this to check each constraint family against real runs.
     """
-    import pyomo.environ as pyo
-
     if result.work_days is None:
         raise ValueError("the simulation was run with record_work=False; work days are needed")
     days = model.data.checkpoints
@@ -400,7 +398,6 @@ def schedule_values(model: Any, result: hfs.HFSResult) -> None:
             model.Q[i, d].set_value(int(result.records[i].pickup_day <= d), skip_validation=True)
     for s in model.S:
         model.delta[s].set_value(int(result.makespan >= s), skip_validation=True)
-    del pyo
 
 
 def violated_constraints(model: Any, tol: float = 1e-6) -> list[str]:
