@@ -53,3 +53,21 @@ class InfeasibleError(ScmgymError, ValueError):
 
 class SimulationLimitError(ScmgymError, RuntimeError):
     """A simulation reached its safety cap (day or event limit) without finishing."""
+
+
+class BudgetExhausted(ScmgymError):
+    """Raised inside a method when its simulation budget is spent (a normal end of a run)."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C or SIGTERM before it finished.
+
+    Its run directory holds the last checkpoint (for methods that resume) and no
+    ``result.json``, so it is never taken for a finished run. ``partial`` is the run's outcome
+    so far (or None).
+    """
+
+    def __init__(self, message: str, *, run_dir=None, partial=None) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir
+        self.partial = partial

@@ -49,3 +49,25 @@ def hfs_gantt(result: hfs.HFSResult, path: str | Path, *, title: str | None = No
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def convergence_plot(history, path: Path, title: str, objective: str) -> Path:
+    """Objective of every simulation and the best so far, against simulations (one run)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if history:
+        sims = [r[0] for r in history]
+        ax.scatter(sims, [r[1] for r in history], s=4, alpha=0.3, label="simulation")
+        ax.plot(sims, [r[2] for r in history], color="C3", label="best so far")
+        ax.legend()
+    ax.set_xlabel("simulations")
+    ax.set_ylabel(objective)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

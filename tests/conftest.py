@@ -4,29 +4,29 @@ from __future__ import annotations
 
 import pytest
 
-from scmgym.trainers import common
+from scmgym.core import BudgetedEvaluator
 
 
 class _Interrupter:
-    """Arms a Ctrl-C (KeyboardInterrupt) at the n-th recorded simulation of a training run."""
+    """Arms a Ctrl-C (KeyboardInterrupt) at the n-th recorded simulation of a run."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.monkeypatch = monkeypatch
-        self.original = common.History.record
+        self.original = BudgetedEvaluator.record
 
     def arm(self, n: int) -> None:
         original, calls = self.original, {"n": 0}
 
-        def record(history, *args):
+        def record(evaluator, *args, **kwargs):
             calls["n"] += 1
             if calls["n"] == n:
                 raise KeyboardInterrupt
-            return original(history, *args)
+            return original(evaluator, *args, **kwargs)
 
-        self.monkeypatch.setattr(common.History, "record", record)
+        self.monkeypatch.setattr(BudgetedEvaluator, "record", record)
 
     def disarm(self) -> None:
-        self.monkeypatch.setattr(common.History, "record", self.original)
+        self.monkeypatch.setattr(BudgetedEvaluator, "record", self.original)
 
 
 @pytest.fixture

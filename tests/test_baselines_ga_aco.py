@@ -22,7 +22,7 @@ from scmgym.baselines.ga import (
     swap_mutation,
 )
 from scmgym.experiments import BudgetedEvaluator, Problem, run_with_budget
-from scmgym.trainers.common import BudgetExhausted
+from scmgym.errors import BudgetExhausted
 
 METHODS = {"ga": genetic_algorithm, "aco": ant_colony}
 
@@ -114,7 +114,7 @@ def test_ga_weak_elitism_never_loses_the_best(problems, name, elites):
     ev, out = run_recorded(genetic_algorithm, problem, 1000, population_size=4, generations=6,
                            elites=elites)
     best = out["population_best"]
-    first = [v for _, v, _ in ev.rows[:4]]
+    first = [v for _, v, *_ in ev.rows[:4]]
     assert best[0] == (min(first) if problem.direction == "min" else max(first))
     for before, after in zip(best, best[1:], strict=False):
         assert not problem.better(before, after)
@@ -125,7 +125,7 @@ def test_aco_best_ever_is_monotone(problems):
     problem = problems["hfs:d1"]
     ev, out = run_recorded(ant_colony, problem, 1000, ants=5, generations=7)
     best = out["best_by_generation"]
-    assert best[0] == min(v for _, v, _ in ev.rows[:5])
+    assert best[0] == min(v for _, v, *_ in ev.rows[:5])
     assert best == sorted(best, reverse=True) and best[-1] == ev.best_value
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from scmgym.cli import main
 from scmgym.experiments.compare import methods_for
-from scmgym.experiments.problem import Problem
+from scmgym.core import Problem
 
 
 def read_rows(path):

@@ -11,7 +11,8 @@ from deap import base
 from scmgym.envs.hfs import HybridFlowShopEnv
 from scmgym.policies import DecisionTreePolicy, load_policy
 from scmgym.policies import tree as T
-from scmgym.trainers import common, eldt
+from scmgym.core import plant_of_env
+from scmgym.trainers import eldt
 
 MOB = eldt.Grammar.make_or_buy()
 
@@ -52,7 +53,7 @@ def test_invalid_share_of_random_genotypes_matches_spec():
 
 
 def test_hfs_grammar_constant_ranges():
-    schema = common.tree_schema(small_env())
+    schema = plant_of_env(small_env()).tree_schema(small_env())
     g = eldt.Grammar.hfs(schema)
     assert dict(g.constants) == {0: 12, 1: 19, 2: 19, 3: 67, 4: 100}
     assert g.eq_feature == 0 and g.compare_features == (1, 2, 3, 4)
@@ -139,15 +140,15 @@ def test_bad_hyperparameters_are_named():
 def test_training_is_deterministic_and_counts_simulations():
     a = eldt.ELDT(small_env(), generations=4, seed=3).learn(budget=1000)
     b = eldt.ELDT(small_env(), generations=4, seed=3).learn(budget=1000)
-    assert a.history.rows == b.history.rows
+    assert a.evaluator.rows == b.evaluator.rows
     assert a.policy.to_json() == b.policy.to_json()
-    assert a.simulations == len(a.history.rows) and a.simulations % 5 == 0
+    assert a.simulations == len(a.evaluator.rows) and a.simulations % 5 == 0
     assert a.nominal_simulations == 4 * 5 * 5
     assert a.state["status"] == "done"
     # history: values are makespans, best so far is their running minimum
-    values = [r[1] for r in a.history.rows]
-    assert [r[2] for r in a.history.rows] == list(np.minimum.accumulate(values))
-    assert all(r[3] == 500 - r[1] for r in a.history.rows)
+    values = [r[1] for r in a.evaluator.rows]
+    assert [r[2] for r in a.evaluator.rows] == list(np.minimum.accumulate(values))
+    assert all(r[3] == 500 - r[1] for r in a.evaluator.rows)
 
 
 def test_budget_stops_training():

@@ -12,7 +12,7 @@ from scmgym.envs.hfs import HybridFlowShopEnv
 from scmgym.envs.make_or_buy import MakeOrBuyEnv
 from scmgym.policies import GPTreePolicy, load_policy
 from scmgym.policies import tree as T
-from scmgym.trainers import common
+from scmgym.core import plant_of_env
 from scmgym.trainers import gp as G
 
 
@@ -22,7 +22,7 @@ def hfs_env():
 
 
 def psets(hfs_env):
-    schema = common.tree_schema(hfs_env)
+    schema = plant_of_env(hfs_env).tree_schema(hfs_env)
     return [("hfs", G.hfs_primitive_set(schema, 5), G.HFS_INPUTS),
             ("mob", G.mob_primitive_set(False), G.MOB_INPUTS),
             ("mob-bool", G.mob_primitive_set(True), G.MOB_INPUTS)]
@@ -81,7 +81,7 @@ def test_boolean_operators_expand_into_splits():
     expr = G.parse_expression(
         "if_then_else(and_(lt(a, 6), not_(lt(c, 6))), not_outsource, outsource)", pset)
     pol = GPTreePolicy(G.expression_to_tree(expr, pset, G.MOB_INPUTS),
-                       common.tree_schema(MakeOrBuyEnv()))
+                       plant_of_env(MakeOrBuyEnv()).tree_schema(MakeOrBuyEnv()))
     assert pol.to_text() == ("if a < 6:\n    if c < 6:\n        buy\n    else:\n        make\n"
                              "else:\n    buy")
     for obs in [(5, 0, 6), (5, 0, 5), (6, 0, 9)]:
@@ -100,7 +100,7 @@ def test_bad_hyperparameters(hfs_env):
 def test_hfs_run_minimises_makespan_and_counts_simulations(hfs_env):
     trainer = G.GPTrainer(HybridFlowShopEnv(dataset="d1"), generations=4, seed=0)
     trainer.learn(budget=1000)
-    rows = trainer.history.rows
+    rows = trainer.evaluator.rows
     assert trainer.simulations == len(rows)
     assert 20 <= trainer.simulations <= 20 + 4 * 20
     assert trainer.nominal_simulations == 4 * 20
@@ -111,10 +111,10 @@ def test_hfs_run_minimises_makespan_and_counts_simulations(hfs_env):
 def test_same_seed_same_run_and_json_round_trip(tmp_path):
     runs = [G.GPTrainer(MakeOrBuyEnv(), generations=2, population_size=6, seed=5,
                         boolean_ops=True).learn(budget=100) for _ in range(2)]
-    assert runs[0].history.rows == runs[1].history.rows
+    assert runs[0].evaluator.rows == runs[1].evaluator.rows
     pol = runs[0].policy
     assert pol.to_json() == runs[1].policy.to_json()
-    assert pol.meta["fitness"] == max(r[1] for r in runs[0].history.rows)
+    assert pol.meta["fitness"] == max(r[1] for r in runs[0].evaluator.rows)
     back = load_policy(runs[0].save(tmp_path / "gp.json"))
     from scmgym.simulators import make_or_buy as mob
 

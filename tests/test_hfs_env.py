@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import warnings
 
@@ -11,6 +12,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 
 import scmgym  # noqa: F401  (registers the envs)
+from scmgym.envs._common import INFO_OBJECTIVE, INFO_SOLUTION, ActionError, EpisodeStateError
 from scmgym.envs.hfs import HybridFlowShopEnv, level_band
 from scmgym.simulators import hfs
 
@@ -170,6 +172,113 @@ def test_errors():
         HybridFlowShopEnv(action="rank")
     with pytest.raises(scmgym.errors.InfeasibleError, match="E pool has 1"):
         HybridFlowShopEnv(workers=(2, 1, 2))
+
+
+def test_step_errors_are_gymnasium_and_builtin_errors():
+    env = HybridFlowShopEnv(dataset="d1")
+    with pytest.raises(EpisodeStateError, match="reset") as before_reset:
+        env.step(0)
+    assert isinstance(before_reset.value, gym.error.ResetNeeded)
+    assert isinstance(before_reset.value, RuntimeError)
+    env.reset(seed=0)
+    with pytest.raises(ActionError, match="not in Discrete") as bad_action:
+        env.step(5)
+    assert isinstance(bad_action.value, gym.error.InvalidAction)
+    assert isinstance(bad_action.value, ValueError)
+    for _ in range(100):
+        env.step(0)
+    with pytest.raises(EpisodeStateError, match="episode has ended") as after_end:
+        env.step(0)
+    assert isinstance(after_end.value, gym.error.ResetNeeded)
+    assert isinstance(after_end.value, RuntimeError)
+
+
+def test_final_info_has_the_shared_objective_and_solution_keys():
+    env = HybridFlowShopEnv(dataset="d1", action="priority", shuffle=False)
+    _, _, _, info = run_episode(env, [99 - i for i in range(100)])
+    assert info[INFO_OBJECTIVE] == info["objective"] == info["makespan"] == 468
+    assert info[INFO_SOLUTION] == info["solution"] == info["order"] == list(range(100))
+    assert all(type(oid) is int for oid in info["solution"])
+    assert {"lower_bound", "records"} <= info.keys()  # the plant's own keys stay
+
+
+def test_env_passes_one_plant_options_down():
+    env = HybridFlowShopEnv(dataset="d1", action="priority", shuffle=False, stations=7,
+                            trucks_per_day=2, pickup="next_update")
+    assert env.options == hfs.PlantOptions(stations=7, trucks_per_day=2, pickup="next_update")
+    _, _, _, info = run_episode(env, [99 - i for i in range(100)])
+    expected = hfs.simulate(env.instance, list(range(100)), options=env.options)
+    assert info["makespan"] == expected.makespan
+    assert env.lower_bound == hfs.lower_bound(env.instance, (2, 5, 2), stations=7,
+                                              trucks_per_day=2)
+    assert HybridFlowShopEnv(dataset="d1").options == hfs.PlantOptions()
+    with pytest.raises(scmgym.errors.DataError, match="pickup"):
+        HybridFlowShopEnv(dataset="d1", pickup="tomorrow")
+
+
+def test_plant_options_defaults_are_the_original_plant():
+    options = hfs.PlantOptions()
+    assert (options.stations, options.trucks_per_day, options.pickup) == (20, 1, "same_update")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.stations = 4  # type: ignore[misc]
+    assert hfs.PlantOptions(stations=np.int64(4), trucks_per_day=2.0).stations == 4
+    assert type(hfs.PlantOptions(trucks_per_day=2.0).trucks_per_day) is int
+
+
+@pytest.mark.parametrize("kwargs, error, pattern", [
+    ({"stations": 0}, scmgym.errors.InfeasibleError,
+     r"^stations=0: no order could ever be admitted; allowed: stations >= 1$"),
+    ({"trucks_per_day": -1}, scmgym.errors.InfeasibleError,
+     r"^trucks_per_day=-1: no machine could ever leave; allowed: trucks_per_day >= 1$"),
+    ({"stations": 2.5}, scmgym.errors.DataError,
+     r"invalid plant option stations \(got 2\.5\); allowed: an integer >= 1"),
+    ({"stations": True}, scmgym.errors.DataError, r"invalid plant option stations"),
+    ({"trucks_per_day": "1"}, scmgym.errors.DataError,
+     r"invalid plant option trucks_per_day \(got '1'\)"),
+    ({"pickup": "tomorrow"}, scmgym.errors.DataError,
+     r"invalid plant option pickup \(got 'tomorrow'\); "
+     r"allowed: 'same_update' or 'next_update'"),
+])
+def test_plant_options_validation(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern) as caught:
+        hfs.PlantOptions(**kwargs)
+    assert isinstance(caught.value, ValueError)
+    with pytest.raises(error, match=pattern):  # the legacy keywords go through the same check
+        hfs.simulate(hfs.load_instance("d1"), list(range(100)), **kwargs)
+
+
+def test_legacy_plant_keywords():
+    inst = hfs.load_instance("d1")
+    order = hfs.identity_order(inst)
+    new = hfs.simulate(inst, order, options=hfs.PlantOptions(pickup="next_update"))
+    old = hfs.simulate(inst, order, pickup="next_update")
+    assert new.makespan == old.makespan == 469
+    assert new.records == old.records and new.work_days == old.work_days
+    assert (new.pickups == old.pickups).all() and (new.granted == old.granted).all()
+    small = hfs.PlantOptions(stations=5, trucks_per_day=2)
+    assert (hfs.simulate(inst, order, options=small).makespan
+            == hfs.simulate(inst, order, stations=5, trucks_per_day=2).makespan)
+    assert (hfs.lower_bound(inst, (2, 5, 2), options=small)
+            == hfs.lower_bound(inst, (2, 5, 2), stations=5, trucks_per_day=2))
+    assert (hfs.lower_bounds(inst, (2, 5, 2), options=small)
+            == hfs.lower_bounds(inst, (2, 5, 2), stations=5, trucks_per_day=2))
+    assert hfs.check_feasible(inst, (2, 5, 2), options=small) is None
+    assert hfs.check_feasible(inst, (2, 5, 2), stations=5, pickup="next_update") is None
+    assert (hfs.PlantOptions.of(None, stations=5, trucks_per_day=2) == small
+            and hfs.PlantOptions.of(small) is small and hfs.PlantOptions.of() == hfs.PlantOptions())
+
+
+@pytest.mark.parametrize("call", [hfs.simulate, hfs.check_feasible, hfs.lower_bound])
+def test_legacy_plant_keywords_misuse(call):
+    inst = hfs.load_instance("d1")
+    first = list(range(100)) if call is hfs.simulate else (2, 5, 2)
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) 'station'; allowed "
+                       r"plant keywords: stations, trucks_per_day, pickup"):
+        call(inst, first, station=4)
+    with pytest.raises(TypeError, match=r"give options= or the keyword\(s\) stations, not both"):
+        call(inst, first, options=hfs.PlantOptions(), stations=4)
+    with pytest.raises(TypeError, match="options must be a PlantOptions or None, got dict"):
+        call(inst, first, options={"stations": 4})
 
 
 def test_sb3_ppo_runs_one_update_on_the_env():

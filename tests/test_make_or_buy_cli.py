@@ -59,6 +59,25 @@ def test_options_reach_the_simulator(capsys):
                                for s in range(3)]
 
 
+def test_mode_reaches_the_simulator(capsys):
+    small = ["--decisions", VECTOR, "--seeds", "2"]
+    inst = mob.load_instance("list1")
+    out = run_json(capsys, *small, "--mode", "literal-truck")
+    assert out["options"]["mode"] == "literal-truck" and out["options"]["literal"] is False
+    assert out["revenues"] == [mob.simulate(inst, VECTOR, seed=s, mode="literal-truck").revenue
+                               for s in range(2)]
+    assert run_json(capsys, *small)["options"]["mode"] == "fast"
+    lit = run_json(capsys, *small, "--literal")
+    assert lit["options"]["mode"] == "literal" and lit["options"]["literal"] is True
+    assert lit["revenues"] == [mob.simulate(inst, VECTOR, seed=s, mode="literal").revenue
+                               for s in range(2)]
+    assert main(["simulate", "make-or-buy", *small, "--literal", "--mode", "fast"]) == 1
+    assert "contradicts mode='fast'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["simulate", "make-or-buy", "--mode", "quick"])
+    assert "invalid choice: 'quick'" in capsys.readouterr().err
+
+
 def test_custom_list_and_timeline_png(tmp_path, capsys):
     orders = tmp_path / "orders.csv"
     orders.write_text("id,a,b,c,deadline\n1,2,1,0,2024-09-30\n2,0,0,3,2024-07-01\n"

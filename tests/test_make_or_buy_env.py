@@ -14,6 +14,7 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import scmgym  # noqa: F401  (registers the envs)
+from scmgym.envs._common import ActionError, EpisodeStateError
 from scmgym.envs.make_or_buy import MakeOrBuyEnv
 from scmgym.errors import DataError
 from scmgym.simulators import make_or_buy as mob
@@ -122,6 +123,70 @@ def test_errors_before_reset_after_end_and_bad_actions():
         MakeOrBuyEnv(SMALL, reward="profit")
     with pytest.raises(DataError):
         MakeOrBuyEnv("no_such_list")
+
+
+def test_final_info_has_objective_and_solution():
+    env = MakeOrBuyEnv(SMALL)
+    actions = [0, 1, 0, 1, 1]
+    *_, info = run_episode(env, actions, seed=2)
+    assert info["objective"] == info["revenue"] and type(info["objective"]) is int
+    assert info["solution"] == actions
+    assert [o["decision"] for o in info["orders"]] == info["solution"]
+    result = mob.simulate(SMALL, info["solution"], seed=info["episode_seed"])
+    assert result.revenue == info["objective"]
+    scaled = MakeOrBuyEnv(SMALL, reward="scaled")
+    _, rewards, _, _, info2 = run_episode(scaled, actions, seed=2)
+    assert info2["objective"] == info["objective"] and rewards[-1] != info2["objective"]
+    obs, info0 = env.reset(seed=0)
+    assert "objective" not in info0 and "solution" not in info0
+
+
+def test_env_errors_are_the_shared_types():
+    env = MakeOrBuyEnv(SMALL)
+    with pytest.raises(EpisodeStateError):
+        env.step(0)
+    with pytest.raises(RuntimeError, match="reset"):
+        _ = env.plant_time
+    env.reset(seed=0)
+    with pytest.raises(ActionError, match="Discrete"):
+        env.step(3)
+    with pytest.raises(ValueError):
+        env.step(-1)
+
+
+def test_mode_kwarg_and_literal_alias():
+    actions = [0, 1, 0, 0, 1]
+    lit = run_episode(MakeOrBuyEnv(SMALL, mode="literal"), actions, seed=4)[4]
+    alias = run_episode(MakeOrBuyEnv(SMALL, literal=True), actions, seed=4)[4]
+    assert alias == lit
+    assert lit["objective"] == mob.simulate(SMALL, actions, seed=lit["episode_seed"],
+                                            mode="literal").revenue
+    fast = run_episode(MakeOrBuyEnv(SMALL), actions, seed=4)[4]
+    assert fast["episode_seed"] == lit["episode_seed"]
+    truck = run_episode(MakeOrBuyEnv(SMALL, mode="literal-truck"), actions, seed=4)[4]
+    assert truck["revenue"] == fast["revenue"]
+    assert truck["end_time"] == pytest.approx(fast["end_time"], abs=1e-7)
+    env = MakeOrBuyEnv(SMALL, literal=True)
+    assert env.sim_options == {"truck_speed_latch": True, "empty_orders": "next_tick",
+                               "mode": "literal"}
+    assert MakeOrBuyEnv(SMALL).sim_options["mode"] == "fast"
+    registered = gym.make("scmgym/MakeOrBuy-v0", mode="literal-ticks")
+    assert json.loads(registered.spec.to_json())["kwargs"] == {"mode": "literal-ticks"}
+    assert registered.unwrapped.sim_options["mode"] == "literal-ticks"
+    clone = pickle.loads(pickle.dumps(MakeOrBuyEnv(SMALL, mode="literal-lines")))
+    assert clone.sim_options["mode"] == "literal-lines"
+
+
+def test_bad_mode_in_env():
+    with pytest.raises(ValueError) as err:
+        MakeOrBuyEnv(SMALL, mode="slow")
+    assert "mode='slow'" in str(err.value)
+    assert "allowed: 'fast', 'literal-ticks', 'literal-truck', 'literal-lines', 'literal'" \
+        in str(err.value)
+    with pytest.raises(ValueError, match="contradicts"):
+        MakeOrBuyEnv(SMALL, mode="fast", literal=True)
+    with pytest.raises(ValueError, match="contradicts"):
+        MakeOrBuyEnv(SMALL, mode="literal", literal=False)
 
 
 def test_empty_order_reject_option_in_env():

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from scmgym.errors import DataError
 from scmgym.simulators import make_or_buy as mob
+from scmgym.simulators.make_or_buy import model, shortcuts
 
 LIST1 = mob.load_instance("list1")
 LISTS = {name: mob.load_instance(name) for name in ("list1", "list2", "list3")}
@@ -216,9 +217,8 @@ def test_line_and_truck_shortcuts_are_exact(inst):
     x = [0] * inst.n
     for seed in range(25):
         fast = mob.simulate(inst, x, seed=seed)
-        for opts in ({"line_recurrence": False, "skip_idle_loops": False},
-                     {"skip_idle_loops": False}):
-            slow = mob.simulate(inst, x, seed=seed, **opts)
+        for mode in ("literal-lines", "literal-truck"):
+            slow = mob.simulate(inst, x, seed=seed, mode=mode)
             assert slow.revenue == fast.revenue
             for a, b in zip(slow.records, fast.records, strict=True):
                 assert a.completion == pytest.approx(b.completion, abs=1e-7)
@@ -229,13 +229,79 @@ def test_idle_loop_skip_exact_with_fast_truck():
     inst = mob.make_instance([(1, 1, 1, 1, 100)])
     for seed in range(2):
         fast = mob.simulate(inst, [0], seed=seed, truck_speed_latch=False)
-        slow = mob.simulate(inst, [0], seed=seed, truck_speed_latch=False, skip_idle_loops=False)
+        slow = mob.simulate(inst, [0], seed=seed, truck_speed_latch=False, mode="literal-truck")
         assert slow.records[0].completion == pytest.approx(fast.records[0].completion, abs=1e-7)
 
 
 def test_idle_skip_needs_line_recurrence():
     with pytest.raises(ValueError, match="line_recurrence"):
-        mob.simulate(SMALL, "000", line_recurrence=False, skip_idle_loops=True)
+        mob.Mode("bad", model.Lines, shortcuts.IdleSkippingTruck, model.Assembly, "")
+
+
+@pytest.mark.parametrize("inst", [SMALL, SMALL_EMPTY], ids=["small", "small-empty"])
+def test_literal_ticks_mode_is_the_literal_run(inst):
+    """The line and truck shortcuts are exact, so with every tick simulated the run is the
+    literal one for the same seed (up to float rounding)."""
+    x = [0] * inst.n
+    for seed in range(10):
+        exact = mob.simulate(inst, x, seed=seed, mode="literal-ticks")
+        lit = mob.simulate(inst, x, seed=seed, mode="literal")
+        assert exact.revenue == lit.revenue
+        for a, b in zip(exact.records, lit.records, strict=True):
+            assert a.completion == pytest.approx(b.completion, abs=1e-7)
+            assert a.last_delivery == pytest.approx(b.last_delivery, abs=1e-7)
+
+
+# -- the mode option ---------------------------------------------------------------------------
+
+
+def test_modes_name_their_shortcuts():
+    flags = {name: (m.line_recurrence, m.skip_idle_loops, m.sample_ticks)
+             for name, m in mob.MODES.items()}
+    assert flags == {"fast": (True, True, True), "literal-ticks": (True, True, False),
+                     "literal-truck": (True, False, True), "literal-lines": (False, False, True),
+                     "literal": (False, False, False)}
+    assert mob.DEFAULT_MODE == "fast"
+    sim = mob.MakeOrBuySimulation(SMALL, seed=0)
+    assert sim.mode == "fast" and (sim.line_recurrence, sim.skip_idle_loops, sim.sample_ticks) \
+        == (True, True, True)
+    assert type(sim.plant.truck) is shortcuts.IdleSkippingTruck
+    lit = mob.MakeOrBuySimulation(SMALL, seed=0, mode="literal")
+    assert (type(lit.plant.lines), type(lit.plant.truck), type(lit.plant.assembly)) == (
+        model.Lines, model.Truck, model.Assembly)
+
+
+@pytest.mark.parametrize("bad", ["quick", "Fast", "", "literal_ticks", 3])
+def test_bad_mode_names_the_value_and_the_modes(bad):
+    with pytest.raises(ValueError) as err:
+        mob.simulate(SMALL, "000", mode=bad)
+    text = str(err.value)
+    assert f"mode={bad!r}" in text
+    assert "'fast', 'literal-ticks', 'literal-truck', 'literal-lines', 'literal'" in text
+    with pytest.raises(ValueError, match="allowed: 'fast'"):
+        mob.MakeOrBuySimulation(SMALL, mode=bad)
+
+
+def test_literal_is_an_alias_of_mode_literal():
+    for seed in range(3):
+        lit = mob.simulate(SMALL, "010", seed=seed, mode="literal")
+        assert mob.simulate(SMALL, "010", seed=seed, literal=True) == lit
+        assert mob.simulate(SMALL, "010", seed=seed, literal=True, mode="literal") == lit
+        fast = mob.simulate(SMALL, "010", seed=seed)
+        assert mob.simulate(SMALL, "010", seed=seed, literal=False) == fast
+        assert mob.simulate(SMALL, "010", seed=seed, mode="fast") == fast
+    assert mob.MakeOrBuySimulation(SMALL, literal=True).mode == "literal"
+    assert mob.MakeOrBuySimulation(SMALL, literal=False, mode="literal-truck").mode \
+        == "literal-truck"
+
+
+@pytest.mark.parametrize(("literal", "mode"), [(True, "fast"), (True, "literal-ticks"),
+                                               (False, "literal")])
+def test_literal_and_mode_must_agree(literal, mode):
+    with pytest.raises(ValueError, match=f"literal={literal} contradicts mode={mode!r}"):
+        mob.simulate(SMALL, "000", literal=literal, mode=mode)
+    with pytest.raises(ValueError, match="contradicts"):
+        mob.MakeOrBuySimulation(SMALL, literal=literal, mode=mode)
 
 
 # -- the tick shortcut: same distribution (statistical) ----------------------------------------
@@ -273,7 +339,7 @@ def test_sampled_ticks_match_literal_in_distribution(inst):
     n_runs = 400
     x = [0] * inst.n
     # disjoint seeds: independent samples
-    lit = [mob.simulate(inst, x, seed=s, literal=True) for s in range(n_runs)]
+    lit = [mob.simulate(inst, x, seed=s, mode="literal") for s in range(n_runs)]
     fast = [mob.simulate(inst, x, seed=s) for s in range(10_000, 10_000 + n_runs)]
     rev_l = np.array([r.revenue for r in lit])
     rev_f = np.array([r.revenue for r in fast])

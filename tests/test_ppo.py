@@ -10,16 +10,19 @@ import torch
 import scmgym  # noqa: F401  (registers the envs)
 from scmgym.envs.hfs import HybridFlowShopEnv
 from scmgym.envs.make_or_buy import MakeOrBuyEnv
-from scmgym.experiments.problem import Problem, RunResult
+from scmgym.core import Problem, RunResult
 from scmgym.simulators import hfs
 from scmgym.simulators import make_or_buy as mob
-from scmgym.trainers.ppo import (
-    HFS_RL_ENV_KWARGS,
-    PAPER_HYPERPARAMETERS,
-    PPOTrainer,
-    episode_solution,
-    run_ppo,
-)
+from scmgym.core import get_plant
+from scmgym.experiments.methods import run_method
+from scmgym.trainers.ppo import PAPER_HYPERPARAMETERS, PPOTrainer
+
+HFS_RL_ENV_KWARGS = get_plant("hfs").rl_env_kwargs
+
+
+def run_ppo(problem, budget, seed, run_dir=None, eval_episodes=100, **hparams):
+    return run_method("ppo", problem, budget, seed, run_dir, eval_episodes=eval_episodes,
+                      **hparams)
 
 #: Tiny settings: an update every two episodes (both plants' episodes have 100 steps).
 TINY = {"n_steps": 200, "batch_size": 50, "n_epochs": 1, "net_arch": (32, 32)}
@@ -56,39 +59,40 @@ def trained(one_torch_thread) -> dict[str, PPOTrainer]:
 def test_budget_is_exactly_respected(plant, trained):
     trainer = trained[plant]
     assert trainer.simulations == 5
-    assert len(trainer.history.rows) == 5
-    assert [r[0] for r in trainer.history.rows] == [1, 2, 3, 4, 5]
+    assert len(trainer.evaluator.rows) == 5
+    assert [r[0] for r in trainer.evaluator.rows] == [1, 2, 3, 4, 5]
     # Stopped on the step that ended the 5th episode: not one step more.
     assert trainer.model.num_timesteps == 5 * 100
     # Two episodes per update of 200 steps: the 5th ended after two updates.
-    assert [r[4] for r in trainer.history.rows] == [0, 0, 1, 1, 2]
+    assert [r[4] for r in trainer.evaluator.rows] == [0, 0, 1, 1, 2]
 
 
-def test_budget_not_a_multiple_of_the_rollout_and_history_callable():
-    seen = []
+def test_budget_not_a_multiple_of_the_rollout_and_history_file(tmp_path):
     trainer = PPOTrainer(hfs_env(), seed=1, **{**TINY, "n_steps": 130, "batch_size": 65}).learn(
-        budget=4, history=lambda value, solution: seen.append((value, solution)))
-    assert trainer.simulations == len(seen) == 4
+        budget=4, history_path=tmp_path / "history.csv")
+    trainer.evaluator.close()
+    assert trainer.simulations == 4
     assert trainer.model.num_timesteps == 400
-    assert [v for v, _ in seen] == [r[1] for r in trainer.history.rows]
-    assert all(sorted(s) == list(range(100)) for _, s in seen)
+    lines = (tmp_path / "history.csv").read_text().splitlines()
+    assert [float(line.split(",")[1]) for line in lines[1:]] == \
+        [r[1] for r in trainer.evaluator.rows]
 
 
 def test_learn_twice_continues_and_counts_both_calls():
     trainer = PPOTrainer(mob_env(), seed=0, **TINY).learn(budget=3)
     trainer.learn(budget=2)
     assert trainer.simulations == 5
-    assert [r[0] for r in trainer.history.rows] == [1, 2, 3, 4, 5]
+    assert [r[0] for r in trainer.evaluator.rows] == [1, 2, 3, 4, 5]
 
 
 # -- best training episode -----------------------------------------------------------------------
 @pytest.mark.parametrize(("plant", "best"), [("hfs", min), ("make-or-buy", max)])
 def test_best_training_value_is_the_best_recorded_in_the_right_direction(plant, best, trained):
     trainer = trained[plant]
-    values = [r[1] for r in trainer.history.rows]
+    values = [r[1] for r in trainer.evaluator.rows]
     assert trainer.best_training_value == best(values)
-    assert trainer.history.rows[-1][2] == best(values)
-    assert [r[2] for r in trainer.history.rows] == [best(values[:k + 1]) for k in range(5)]
+    assert trainer.evaluator.rows[-1][2] == best(values)
+    assert [r[2] for r in trainer.evaluator.rows] == [best(values[:k + 1]) for k in range(5)]
     assert values[trainer.best_training_simulation - 1] == trainer.best_training_value
 
 
@@ -111,24 +115,17 @@ def test_make_or_buy_best_solution_reproduces_its_revenue(trained):
     assert result.revenue == trainer.best_training_value
 
 
-def test_episode_solution_of_each_env():
-    assert episode_solution({"order": np.array([2, 0, 1])}) == [2, 0, 1]
-    recs = [{"order_id": k, "decision": k % 2} for k in (3, 1, 2)]
-    assert episode_solution({"orders": recs}) == [1, 0, 1]
-    assert episode_solution({}) is None
-
-
 # -- seeding -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("plant", ENVS)
 def test_same_seed_same_history(plant, trained):
     again = PPOTrainer(ENVS[plant](), seed=0, **TINY).learn(budget=5)
-    assert again.history.rows == trained[plant].history.rows
+    assert again.evaluator.rows == trained[plant].evaluator.rows
     assert again.best_training_solution == trained[plant].best_training_solution
 
 
 def test_different_seed_different_history(trained):
     other = PPOTrainer(mob_env(), seed=1, **TINY).learn(budget=5)
-    assert other.history.rows != trained["make-or-buy"].history.rows
+    assert other.evaluator.rows != trained["make-or-buy"].evaluator.rows
 
 
 def test_gym_make_env_is_accepted():
@@ -267,7 +264,8 @@ def test_run_ppo_returns_a_run_result_and_writes_the_model(spec, best, tmp_path)
     assert result.best_value == best(r[1] for r in result.history)
     assert problem.evaluate(result.best_solution, seed=result.extra[
         "best_training_episode_seed"] or 0) == result.best_value
-    assert {"mean", "sd", "min", "max"} <= set(result.extra["final_policy"])
+    assert {"mean", "sd", "min", "max"} <= set(result.evaluation)
+    assert result.evaluation["policy"] == "sb3-ppo" and result.evaluation["n_episodes"] == 2
     assert result.extra["hparams"]["n_steps"] == 200
     assert (tmp_path / "model.zip").is_file()
     assert len((tmp_path / "history.csv").read_text().splitlines()) == 1 + 4
@@ -277,7 +275,7 @@ def test_run_ppo_returns_a_run_result_and_writes_the_model(spec, best, tmp_path)
 
 def test_interrupted_run_ppo_raises_and_writes_no_model(tmp_path, monkeypatch):
     # a Ctrl-C during training must not come back as a finished (shorter) run
-    from scmgym.experiments.problem import BudgetedEvaluator
+    from scmgym.core import BudgetedEvaluator
 
     original, calls = BudgetedEvaluator.record, {"n": 0}
 

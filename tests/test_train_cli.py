@@ -15,7 +15,7 @@ import pytest
 
 from scmgym.cli import main
 from scmgym.policies import load_policy
-from scmgym.trainers import common
+from scmgym.core.io import load_checkpoint
 
 
 def train(capsys, tmp_path, *argv):
@@ -41,19 +41,22 @@ def test_eldt_make_or_buy_run_directory(capsys, tmp_path):
     (run_dir,) = run_dirs(tmp_path)
     assert run_dir.name.startswith("make-or-buy-list1__eldt__s0__")
     for name in ("config.json", "history.csv", "policy.json", "tree.txt", "tree.png",
-                 "convergence.png", "evaluation.json", "summary.json", "checkpoint.pkl"):
+                 "convergence.png", "evaluation.json", "result.json"):
         assert (run_dir / name).is_file(), name
+    assert not (run_dir / "checkpoint.pkl").exists()  # only while a run is unfinished
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["method"] == "eldt" and config["budget"] == 200 and config["status"] == "done"
-    summary = json.loads((run_dir / "summary.json").read_text())
+    assert config["method"] == "eldt" and config["budget"] == 200
+    summary = json.loads((run_dir / "result.json").read_text())
+    assert summary["extra"]["status"] == "done"
     rows = history(run_dir)
     assert summary["simulations"] == len(rows) <= 100
-    assert summary["nominal_simulations"] == 3 * 5 * 5
+    assert summary["extra"]["nominal_simulations"] == 3 * 5 * 5
     assert [int(r["simulation"]) for r in rows] == list(range(1, len(rows) + 1))
     assert float(rows[-1]["best_so_far"]) == max(float(r["value"]) for r in rows)
     evaluation = json.loads((run_dir / "evaluation.json").read_text())
-    assert evaluation["episodes"] == 3 and len(evaluation["values"]) == 3
-    assert sum(c["count"] for c in evaluation["leaf_coverage"]) == 100
+    assert evaluation["n_episodes"] == 3 and len(evaluation["values"]) == 3
+    coverage = (run_dir / "tree.txt").read_text().split("# Leaf coverage")[1]
+    assert sum(int(line.split()[-2]) for line in coverage.splitlines()[1:] if line) == 100
     policy = load_policy(run_dir / "policy.json")
     assert policy.kind == "eldt"
     assert policy.to_text() in (run_dir / "tree.txt").read_text()
@@ -68,11 +71,10 @@ def test_gp_hfs_run(capsys, tmp_path):
     assert code == 0
     (run_dir,) = run_dirs(tmp_path)
     assert run_dir.name.startswith("hfs-d1__gp__s1__")
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["objective"] == "makespan"
+    summary = json.loads((run_dir / "result.json").read_text())
     rows = history(run_dir)
     assert float(rows[-1]["best_so_far"]) == min(float(r["value"]) for r in rows)
-    assert summary["best_training_value"] == min(float(r["value"]) for r in rows)
+    assert summary["best_value"] == min(float(r["value"]) for r in rows)
     policy = load_policy(run_dir / "policy.json")
     assert policy.kind == "gp" and policy.expression.startswith(("if_then_else", "level_"))
 
@@ -87,8 +89,8 @@ def test_interrupt_then_resume_equals_uninterrupted_run(capsys, tmp_path,
     code, out, _ = train(capsys, tmp_path, *args)
     assert code == 130 and "--resume" in out
     (run_dir,) = run_dirs(tmp_path)
-    assert json.loads((run_dir / "config.json").read_text())["status"] == "interrupted"
-    assert json.loads((run_dir / "summary.json").read_text())["simulations"] == 20
+    assert not (run_dir / "result.json").exists()  # not a finished run
+    assert len(history(run_dir)) == 20
     interrupter.disarm()
     code = main(["train", "--resume", str(run_dir), "--no-progress"])
     assert code == 0 and ref_code == 0
@@ -115,7 +117,7 @@ def test_sigterm_leaves_a_consistent_run_directory(tmp_path):
     os.kill(proc.pid, signal.SIGTERM)
     stdout, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130
-    state = common.load_checkpoint(run_dir / "checkpoint.pkl")
+    state = load_checkpoint(run_dir / "checkpoint.pkl")
     rows = len((run_dir / "history.csv").read_text().splitlines()) - 1
     assert rows == state["simulations"] > 0
     assert (run_dir / "policy.json").is_file() and "--resume" in stdout

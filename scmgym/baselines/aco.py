@@ -57,8 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from scmgym.experiments.problem import BudgetedEvaluator, Problem
-from scmgym.trainers.evolution import check_param
+from scmgym.core import BudgetedEvaluator, Problem, check_param
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +182,7 @@ def ant_colony(ev: BudgetedEvaluator, seed: int, *, ants: int = 10, generations:
 
     Args:
         ev: the budgeted evaluator of the problem. When the budget is spent,
-            :class:`~scmgym.trainers.common.BudgetExhausted` propagates out: that is the normal
+            :class:`~scmgym.errors.BudgetExhausted` propagates out: that is the normal
             end of a run shorter than the colony's own budget.
         seed: seeds the colony's numpy Generator.
         ants: ants (simulations) per generation (>= 1).

@@ -26,7 +26,7 @@ Randomness: the hand-written operators (rank selection, swap mutation, the faith
 and every rate draw use a local ``random.Random`` seeded from ``seed``. DEAP's operators
 (``cxOrdered``, ``cxOnePoint``, ``mutFlipBit``) use Python's global ``random`` module, so the
 method calls ``random.seed(seed)`` when it starts. When it ends, even through
-:class:`~scmgym.trainers.common.BudgetExhausted`, it restores the global state it found. The same
+:class:`~scmgym.errors.BudgetExhausted`, it restores the global state it found. The same
 seed therefore gives the same run.
 """
 
@@ -40,8 +40,7 @@ from typing import Any
 
 from deap import tools
 
-from scmgym.experiments.problem import BudgetedEvaluator
-from scmgym.trainers.evolution import check_param
+from scmgym.core import BudgetedEvaluator, check_param
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +148,7 @@ def genetic_algorithm(ev: BudgetedEvaluator, seed: int, *, population_size: int 
 
     Args:
         ev: the budgeted evaluator of the problem. When the budget is spent,
-            :class:`~scmgym.trainers.common.BudgetExhausted` propagates out: that is the normal
+            :class:`~scmgym.errors.BudgetExhausted` propagates out: that is the normal
             end of a run shorter than the GA's own budget.
         seed: seeds the local RNG and Python's global ``random`` (see the module docstring).
         population_size: individuals per generation, also the offspring per generation (>= 2).

@@ -1,7 +1,7 @@
 """Random search, the EDD greedy heuristic and Optuna TPE: schedule-as-a-whole baselines.
 
 Each method is ``method(evaluator, seed, **hyperparameters)``: it proposes whole solutions to the
-:class:`~scmgym.experiments.problem.BudgetedEvaluator` until it is done or the budget is spent.
+:class:`~scmgym.core.BudgetedEvaluator` until it is done or the budget is spent.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from scmgym.experiments.problem import BudgetedEvaluator
+from scmgym.core import BudgetedEvaluator
+from scmgym.errors import BudgetExhausted
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,10 @@ def edd_greedy(ev: BudgetedEvaluator, seed: int, tie_break: str = "stable") -> d
     ``tie_break="stable"`` (default) keeps CSV order among equal due dates; ``"quicksort"`` is
     the original script's unstable pandas default sort (implementation-defined ties).
     """
-    if ev.problem.plant != "hfs":
-        raise ValueError("edd_greedy applies to the HFS plant only (it orders by due date)")
     from scmgym.simulators import hfs
+
+    if not isinstance(ev.problem.instance, hfs.HFSInstance):
+        raise ValueError("edd_greedy applies to the HFS plant only (it orders by due date)")
 
     ev(list(hfs.edd_order(ev.problem.instance, tie_break=tie_break)))
     return {"tie_break": tie_break}
@@ -62,8 +64,6 @@ def optuna_tpe(ev: BudgetedEvaluator, seed: int) -> dict[str, Any]:
             values = [trial.suggest_int(str(k), 0, n) for k in range(n)]
             x = sorted(range(n), key=lambda k: -values[k])
         return ev(x)
-
-    from scmgym.trainers.common import BudgetExhausted
 
     try:
         study.optimize(objective, n_trials=ev.remaining, catch=())

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from scmgym.core import Problem
 from scmgym.experiments.compare import ALL_METHODS, compare
-from scmgym.experiments.problem import Problem
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

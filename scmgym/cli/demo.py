@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
 def quick_comparison(args: argparse.Namespace, workers: hfs.Workers) -> None:
     """Every method, one seed, a small budget, both plants; then the tables and the best trees."""
+    from scmgym.core import Problem
     from scmgym.experiments.compare import compare
-    from scmgym.experiments.problem import Problem
     from scmgym.policies import TreePolicy
 
     problems = (Problem.parse(f"hfs:{args.dataset}", workers),

@@ -50,14 +50,20 @@ def resolve_order(spec: str, instance: hfs.HFSInstance) -> tuple[int, ...]:
     return hfs.load_priority_file(spec, instance)
 
 
+def plant_options(args: argparse.Namespace) -> hfs.PlantOptions:
+    """The plant options of ``--stations``, ``--trucks-per-day`` and ``--pickup``."""
+    return hfs.PlantOptions(stations=args.stations, trucks_per_day=args.trucks_per_day,
+                            pickup=args.pickup.replace("-", "_"))
+
+
 def run(args: argparse.Namespace) -> int:
     instance = hfs.load_instance(args.dataset)
     workers = hfs.Workers.parse(args.workers)
     order = resolve_order(args.order, instance)
-    plant = {"stations": args.stations, "trucks_per_day": args.trucks_per_day}
-    result = hfs.simulate(instance, order, workers=workers, pickup=args.pickup.replace("-", "_"),
-                          max_days=args.max_days, seed=args.seed, **plant)
-    bounds = hfs.lower_bounds(instance, workers, **plant)
+    options = plant_options(args)
+    result = hfs.simulate(instance, order, workers=workers, options=options,
+                          max_days=args.max_days, seed=args.seed)
+    bounds = hfs.lower_bounds(instance, workers, options=options)
     if args.gantt is not None:
         from scmgym.plots import hfs_gantt
 

@@ -42,8 +42,13 @@ def add_parser(plants: argparse._SubParsersAction) -> None:
     p.add_argument("--empty-orders", choices=("next_tick", "reject"), default="next_tick",
                    help="making an order with a=b=c=0: complete at the next assembly tick "
                    "(default) or reject it")
+    p.add_argument("--mode", choices=tuple(mob.MODES), default=None,
+                   help="the simulator's shortcuts: fast (default, all of them), literal (none: "
+                   "every assembly tick, truck loop and component; slow), or literal-ticks, "
+                   "literal-truck, literal-lines in between; every mode has the same "
+                   "distribution")
     p.add_argument("--literal", action="store_true",
-                   help="simulate every assembly tick and truck loop (slow; same distribution)")
+                   help="alias of --mode literal")
     p.set_defaults(handler=run)
 
 
@@ -69,8 +74,9 @@ def run(args: argparse.Namespace) -> int:
     instance = mob.load_instance(args.dataset)
     decisions = resolve_decisions(args.decisions, instance)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    mode = mob.resolve_mode(args.mode, True if args.literal else None).name
     options = {"truck_speed_latch": args.truck_speed_latch, "empty_orders": args.empty_orders,
-               "literal": args.literal}
+               "mode": mode, "literal": mode == "literal"}
     results = [mob.simulate(instance, decisions, seed=s, **options) for s in seeds]
     revenues = [r.revenue for r in results]
     mean = statistics.fmean(revenues)

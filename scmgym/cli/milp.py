@@ -74,11 +74,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def _run_hfs(args: argparse.Namespace) -> int:
     from scmgym.baselines.milp.hfs import solve_hfs
+    from scmgym.cli.hfs import plant_options
     from scmgym.simulators import hfs
 
     instance = hfs.load_instance(args.dataset)
-    result = solve_hfs(instance, args.workers, options=_options(args), stations=args.stations,
-                       trucks_per_day=args.trucks_per_day, pickup=args.pickup.replace("-", "_"),
+    result = solve_hfs(instance, args.workers, options=_options(args), plant=plant_options(args),
                        upper_bound=args.upper_bound, bucket=args.bucket)
     if args.json:
         print(json.dumps(result.to_dict()))

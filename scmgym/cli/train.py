@@ -1,10 +1,13 @@
-"""``scmgym train eldt|gp``: train a tree policy and write a run directory.
+"""``scmgym train METHOD``: run any registered method once and write its run directory.
 
-The run directory ``<out>/<problem>__<method>__s<seed>__<timestamp>/`` receives, as the run goes,
-``config.json``, ``history.csv`` (one row per simulation) and ``checkpoint.pkl`` (after every
-evaluation); at the end (also after Ctrl-C or SIGTERM) ``policy.json``, ``tree.txt``,
-``tree.png``, ``convergence.png``, ``evaluation.json`` and ``summary.json``.
-``--resume DIR`` continues a run from its checkpoint.
+Every method (random, edd, tpe, ga, aco, eldt, gp, ppo, milp) goes through
+:func:`scmgym.experiments.methods.run_method`, so the run directory
+``<out>/<problem>__<method>__s<seed>__<timestamp>/`` has the same files whichever method or
+command made it: ``config.json``, ``history.csv`` (one row per simulation, written as the run
+goes), ``policy.json`` (a tree, a plan or a model reference; ``tree.txt`` and ``tree.png`` for
+trees), ``evaluation.json`` (the policy over fresh episodes), ``convergence.png`` and
+``result.json``; ``checkpoint.pkl`` only while a resumable run (ELDT, GP) is unfinished.
+``--resume DIR`` continues such a run from its checkpoint.
 """
 
 from __future__ import annotations
@@ -15,198 +18,157 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from scmgym import __version__
-from scmgym.errors import DataError
-from scmgym.policies import evaluate_policy
-from scmgym.trainers import common
+from scmgym.core import PLANTS, Problem, get_plant
+from scmgym.core.io import make_run_dir
+from scmgym.errors import DataError, RunInterrupted
+from scmgym.experiments.methods import METHODS, get_method, run_method
 
 EXIT_INTERRUPTED = 130
+
+#: Named flags -> (hyperparameter, methods that take it).
+_FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "generations": ("generations", ("eldt", "gp", "ga", "aco")),
+    "population": ("population_size", ("eldt", "gp", "ga")),
+    "episodes": ("n_episodes", ("eldt",)),
+    "replacement": ("replacement", ("eldt",)),
+    "lamarckian": ("lamarckian", ("eldt",)),
+    "max_height": ("max_height", ("gp",)),
+    "boolean_ops": ("boolean_ops", ("gp",)),
+    "time_limit": ("time_limit", ("milp",)),
+}
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
-        "train", help="train an interpretable tree policy (ELDT or GP)",
-        description="Train an ELDT (GE + Q-learned leaves) or typed-GP tree policy on a plant "
-        "and write a run directory (config, history, policy, tree, plots, evaluation).")
-    p.add_argument("method", nargs="?", choices=("eldt", "gp"), help="training method")
-    p.add_argument("--env", choices=("make-or-buy", "hfs"), default="make-or-buy",
+        "train", help="run one method once (ELDT, GP, PPO or a baseline) into a run directory",
+        description="Run one registered method on a plant under a simulation budget and write a "
+        "run directory (config, history, policy, tree, evaluation, plots, result).")
+    p.add_argument("method", nargs="?", choices=tuple(METHODS), metavar="METHOD",
+                   help=f"one of {', '.join(METHODS)}")
+    p.add_argument("--env", choices=tuple(PLANTS), default="make-or-buy",
                    help="plant (default make-or-buy)")
-    p.add_argument("--list", default="list1", help="make-or-buy order list or path (list1)")
-    p.add_argument("--dataset", default="d1", help="HFS dataset or path (default d1)")
+    p.add_argument("--dataset", "--list", dest="dataset", default=None,
+                   help="bundled dataset or a path (default: the plant's first, d1 or list1; "
+                   "--list is an alias)")
     p.add_argument("--workers", default="2,5,2", help="HFS worker pools M,E,R (2,5,2)")
-    p.add_argument("--levels", type=int, default=5, help="HFS priority levels L (default 5)")
+    p.add_argument("--levels", type=int, default=None,
+                   help="HFS priority levels L of the tree methods' env (default 5)")
     p.add_argument("--budget", type=int, default=None,
                    help="most real simulations (default 5000; with --resume: the run's budget, "
                    "or a larger one to extend it)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", type=Path, default=Path("runs"), help="parent folder (runs/)")
     p.add_argument("--generations", type=int, default=None,
-                   help="generations (default: published, ELDT 200, GP 250)")
+                   help="generations (ELDT, GP, GA, ACO; default: published)")
     p.add_argument("--population", type=int, default=None,
-                   help="population size (default: published, ELDT 5, GP 20)")
+                   help="population size (ELDT, GP, GA; default: published)")
     p.add_argument("--episodes", type=int, default=None,
                    help="ELDT: episodes per fitness evaluation (default 5)")
     p.add_argument("--replacement", choices=("slotwise", "parents"), default=None,
                    help="ELDT: slotwise (faithful, default) or parents")
-    p.add_argument("--lamarckian", action="store_true",
+    p.add_argument("--lamarckian", action="store_true", default=None,
                    help="ELDT: offspring inherit their parent's Q-tables")
     p.add_argument("--max-height", type=int, default=None, help="GP: static height limit")
-    p.add_argument("--boolean-ops", action="store_true",
+    p.add_argument("--boolean-ops", action="store_true", default=None,
                    help="GP make-or-buy: add and/or/not primitives")
+    p.add_argument("--time-limit", type=float, default=None, help="MILP: solver seconds (300)")
+    p.add_argument("--hp", action="append", default=[], metavar="NAME=VALUE",
+                   help="any other hyperparameter of the method (VALUE read as JSON, else as "
+                   "text); repeatable")
     p.add_argument("--eval-episodes", type=int, default=20,
-                   help="fresh episodes for the final evaluation of the best policy (20)")
+                   help="fresh episodes for the final evaluation of the returned policy (20)")
     p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
                    help="continue the run in RUN_DIR from its last checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
 
 
-def _env_spec(args: argparse.Namespace) -> dict[str, Any]:
-    if args.env == "hfs":
-        from scmgym.simulators.hfs import Workers
-
-        workers = Workers.parse(args.workers)
-        return {"id": "scmgym/HybridFlowShop-v0", "problem": f"hfs:{args.dataset}",
-                "kwargs": {"dataset": str(args.dataset), "workers": list(workers),
-                           "priority_levels": args.levels}}
-    return {"id": "scmgym/MakeOrBuy-v0", "problem": f"make-or-buy:{args.list}",
-            "kwargs": {"dataset": str(args.list)}}
-
-
 def _hparams(args: argparse.Namespace) -> dict[str, Any]:
-    hp: dict[str, Any] = {"seed": args.seed}
-    if args.generations is not None:
-        hp["generations"] = args.generations
-    if args.population is not None:
-        hp["population_size"] = args.population
-    if args.method == "eldt":
-        if args.episodes is not None:
-            hp["n_episodes"] = args.episodes
-        if args.replacement is not None:
-            hp["replacement"] = args.replacement
-        if args.lamarckian:
-            hp["lamarckian"] = True
-    else:
-        if args.max_height is not None:
-            hp["max_height"] = args.max_height
-        if args.boolean_ops:
-            hp["boolean_ops"] = True
+    hp: dict[str, Any] = {}
+    for flag, (name, methods) in _FLAGS.items():
+        value = getattr(args, flag)
+        if value is None:
+            continue
+        if args.method not in methods:
+            raise DataError(f"--{flag.replace('_', '-')} does not apply to {args.method}",
+                            allowed="methods " + ", ".join(methods))
+        hp[name] = value
+    for item in args.hp:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise DataError("--hp takes NAME=VALUE", value=item)
+        try:
+            hp[name] = json.loads(text)
+        except json.JSONDecodeError:
+            hp[name] = text
+    if args.levels is not None:
+        if get_method(args.method).kind != "policy":
+            raise DataError("--levels applies to the policy methods", value=args.method)
+        hp["env_kwargs"] = {"priority_levels": args.levels}
     return hp
 
 
-def make_env(spec: dict[str, Any]):
-    """The env of a run config (unwrapped class, so trainers see its attributes directly)."""
-    from scmgym.envs.hfs import HybridFlowShopEnv
-    from scmgym.envs.make_or_buy import MakeOrBuyEnv
-
-    cls = HybridFlowShopEnv if spec["id"] == "scmgym/HybridFlowShop-v0" else MakeOrBuyEnv
-    return cls(**spec["kwargs"])
-
-
-def make_trainer(method: str, env, hparams: dict[str, Any], verbose: int):
-    from scmgym.trainers.eldt import ELDT
-    from scmgym.trainers.gp import GPTrainer
-
-    cls = ELDT if method == "eldt" else GPTrainer
-    return cls(env, **hparams, verbose=verbose)
-
-
 def run(args: argparse.Namespace) -> int:
-    if args.resume is not None:
-        run_dir = args.resume
-        cfg_path = run_dir / "config.json"
+    resume = args.resume is not None
+    if resume:
+        cfg_path = args.resume / "config.json"
         if not cfg_path.is_file():
-            raise DataError("not a run directory (no config.json)", source=str(run_dir))
+            raise DataError("not a run directory (no config.json)", source=str(args.resume))
         config = json.loads(cfg_path.read_text())
-        if args.budget is not None:  # an explicit budget may extend a finished run
-            config["budget"] = args.budget
+        method, problem = config["method"], Problem.from_dict(config["problem"])
+        budget = config["budget"] if args.budget is None else args.budget
+        seed, hparams, eval_episodes = config["seed"], config["hparams"], config["eval_episodes"]
+        run_dir = args.resume
     else:
         if args.method is None:
-            raise DataError("a method is required", allowed="eldt or gp (or --resume RUN_DIR)")
+            raise DataError("a method is required", allowed=", ".join(METHODS)
+                            + " (or --resume RUN_DIR)")
         if args.budget is not None and args.budget < 1:
             raise DataError("--budget must be positive", value=args.budget,
                             allowed="a positive number of simulations")
-        spec = _env_spec(args)
-        config = {"scmgym_version": __version__, "method": args.method,
-                  "problem": spec["problem"], "env": spec, "hparams": _hparams(args),
-                  "budget": 5000 if args.budget is None else args.budget, "seed": args.seed,
-                  "eval_episodes": args.eval_episodes, "status": "running"}
-        env = make_env(spec)  # validates the data before a run directory exists
-        make_trainer(args.method, env, config["hparams"], 0)  # validates the hyperparameters
-        run_dir = common.make_run_dir(args.out, spec["problem"], args.method, args.seed)
-        common.write_json(run_dir / "config.json", config)
-
-    env = make_env(config["env"])
+        method, seed, eval_episodes = args.method, args.seed, args.eval_episodes
+        spec = get_plant(args.env)
+        problem = Problem(args.env, args.dataset or spec.default_dataset, args.workers)
+        budget = spec.default_budget if args.budget is None else args.budget
+        hparams = _hparams(args)
+        run_dir = None
     verbose = 0 if args.no_progress or not sys.stderr.isatty() else 1
-    trainer = make_trainer(config["method"], env, config["hparams"], verbose)
-    trainer.learn(budget=config["budget"], run_dir=run_dir, resume=args.resume is not None)
-    status = "interrupted" if trainer.interrupted else trainer.state["status"]
-    config["status"] = status
-    common.write_json(run_dir / "config.json", config)
-    summary = finish_run(run_dir, trainer, config)
-    print(f"run directory: {run_dir}")
-    print(f"status {status}: {summary['simulations']} simulations "
-          f"(nominal {summary['nominal_simulations']}), "
-          f"{summary['generations']} generations, {summary['wall_seconds']:.1f} s")
-    if trainer.policy is not None:
-        ev = summary["evaluation"]
-        print(f"best {trainer.objective.name} during training: {summary['best_training_value']}")
-        print(f"final evaluation over {ev['episodes']} fresh episodes: "
-              f"{trainer.objective.name} mean {ev['mean']:.1f} (sd {ev['sd']:.1f})")
-        print("\nbest tree (simplified):")
-        print(trainer.policy.simplify().to_text())
-    if trainer.interrupted:
+    if run_dir is None:
+        _check_hparams(method, problem, hparams)
+        run_dir = make_run_dir(args.out, problem.name, method, seed)
+    try:
+        result = run_method(method, problem, budget, seed, run_dir, eval_episodes=eval_episodes,
+                            resume=resume, verbose=verbose, **hparams)
+    except RunInterrupted:
+        print(f"run directory: {run_dir}")
         print(f"\ninterrupted; continue with: scmgym train --resume {run_dir}")
         return EXIT_INTERRUPTED
+    objective = problem.objective
+    print(f"run directory: {run_dir}")
+    status = result.extra.get("status", "done")
+    print(f"status {status}: {result.simulations} simulations, {result.wall_seconds:.1f} s")
+    print(f"best {objective} during the run: {result.best_value}")
+    ev = result.evaluation
+    if ev is not None:
+        print(f"returned {ev['policy']} over {ev['n_episodes']} fresh episodes: "
+              f"{objective} mean {ev['mean']:.1f} (sd {ev['sd']:.1f})")
+    tree = run_dir / "tree.txt"
+    if tree.is_file():
+        simple = tree.read_text().split("# Simplified (same decisions)\n")[1].split("\n\n")[0]
+        print("\nbest tree (simplified):")
+        print(simple)
     return 0
 
 
-def finish_run(run_dir: Path, trainer, config: dict[str, Any]) -> dict[str, Any]:
-    """Write the policy, tree, plots, evaluation and summary of a (possibly interrupted) run."""
-    title = f"{config['problem']} {config['method']} seed {config['seed']}"
-    history = common.History.resume(run_dir / "history.csv", trainer.objective,
-                                    trainer.simulations)
-    history.close()
-    common.convergence_plot(history, run_dir / "convergence.png", title)
-    summary: dict[str, Any] = {
-        "method": config["method"], "problem": config["problem"], "seed": config["seed"],
-        "status": config["status"], "simulations": trainer.simulations,
-        "nominal_simulations": trainer.nominal_simulations,
-        "generations": trainer.state["generation"], "wall_seconds": trainer.wall_seconds,
-        "objective": trainer.objective.name, "best_training_value": history.best,
-        "evaluation": None,
-    }
-    policy = trainer.policy
-    if policy is not None:
-        policy.save(run_dir / "policy.json")
-        simple = policy.simplify()
-        coverage = simple.leaf_coverage(instance_observations(trainer.env))
-        lines = ["# Best tree", policy.to_text(), "", "# Simplified (same decisions)",
-                 simple.to_text(), "", "# Leaf coverage (orders of the instance, CSV order)"]
-        lines += [f"leaf {c['leaf']}: {c['action_name']:<12} {c['count']} orders"
-                  for c in coverage]
-        (run_dir / "tree.txt").write_text("\n".join(lines) + "\n")
-        simple.render_png(run_dir / "tree.png", title=title)
-        env = make_env(config["env"])
-        ev = evaluate_policy(policy, env, config.get("eval_episodes", 20),
-                             seed=config["seed"] + 1_000_003)
-        values = [float(i[trainer.objective.name]) for i in ev.infos]
-        summary["evaluation"] = {"episodes": len(values), "mean": float(np.mean(values)),
-                                 "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-                                 "min": min(values), "max": max(values), "values": values,
-                                 "leaf_coverage": coverage}
-        common.write_json(run_dir / "evaluation.json", summary["evaluation"])
-    common.write_json(run_dir / "summary.json", summary)
-    return summary
+def _check_hparams(method: str, problem: Problem, hparams: dict[str, Any]) -> None:
+    """Build the trainer once to validate the hyperparameters before a run directory exists."""
+    spec = get_method(method)
+    if not spec.applies_to(problem):
+        raise DataError(f"method {method!r} does not apply to this plant", value=problem.plant,
+                        allowed=", ".join(spec.plants or ()))
+    trainer = getattr(spec.adapter, "trainer", None)
+    if trainer is not None:
+        from scmgym.core.registry import resolve
 
-
-def instance_observations(env) -> list[list[int]]:
-    """The observation of every order of the env's instance, presented in CSV order."""
-    base = env.unwrapped
-    if hasattr(base, "_features"):  # HFS: features + orders remaining
-        n = len(base._features)
-        return [[*map(int, base._features[i]), n - i] for i in range(n)]
-    names = base.feature_names
-    return [[int(getattr(o, k)) for k in names[:3]] for o in base.instance.orders]
+        hp = dict(hparams)
+        resolve(trainer)(problem.make_env(**hp.pop("env_kwargs", {})), **hp)

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from scmgym.envs._common import INFO_OBJECTIVE, INFO_SOLUTION, ActionError, EpisodeStateError
 from scmgym.simulators import hfs
 
 #: ``max_makespan`` of the reward per bundled dataset (the study's published settings).
@@ -84,7 +85,16 @@ class HybridFlowShopEnv(gym.Env):
     The episode terminates after n steps (one per order), when the plant has been simulated.
     It is never truncated. ``info`` then holds ``makespan``, ``lower_bound``, ``order`` (the
     priority order simulated) and ``records`` (one dict per order: admission, finish, pickup and
-    delivery days). Before that, ``info["order_id"]`` names the order the observation describes.
+    delivery days), plus the keys shared by every scmgym env (:mod:`scmgym.envs._common`):
+    ``objective`` (the makespan, equal to ``info["makespan"]``) and ``solution`` (the priority
+    order simulated as a list of ints, equal to ``info["order"]``). Before that,
+    ``info["order_id"]`` names the order the observation describes.
+
+    ``step()`` before ``reset()`` or after the episode ended raises
+    :class:`~scmgym.envs._common.EpisodeStateError` (a ``gymnasium.error.ResetNeeded`` and a
+    ``RuntimeError``); an action outside the action space raises
+    :class:`~scmgym.envs._common.ActionError` (a ``gymnasium.error.InvalidAction`` and a
+    ``ValueError``).
 
     ## Arguments
 
@@ -99,6 +109,9 @@ class HybridFlowShopEnv(gym.Env):
     | ``reward`` | ``"paper"`` | ``"paper"`` or ``"normalized"`` |
     | ``max_makespan`` | per dataset | the reward's reference makespan |
     | ``stations``, ``trucks_per_day``, ``pickup`` | 20, 1, ``"same_update"`` | plant options |
+
+    The plant options are kept as one :class:`~scmgym.simulators.hfs.PlantOptions`,
+    ``env.options``, used for every simulation and bound of the env.
 
     >>> import gymnasium as gym, scmgym
     >>> env = gym.make("scmgym/HybridFlowShop-v0", dataset="d1", workers=(2, 5, 2))
@@ -137,15 +150,13 @@ class HybridFlowShopEnv(gym.Env):
         _check_choice("action", action, ("level", "priority"))
         _check_choice("level_mode", level_mode, ("random", "deterministic"))
         _check_choice("reward", reward, ("paper", "normalized"))
-        _check_choice("pickup", pickup, ("same_update", "next_update"))
+        self.options = hfs.PlantOptions(stations=stations, trucks_per_day=trucks_per_day,
+                                        pickup=pickup)
         if action == "level" and not (isinstance(priority_levels, int | np.integer)
                                       and 1 <= priority_levels <= n):
             raise ValueError(f"priority_levels={priority_levels!r}; allowed: an integer in "
                              f"[1, {n}] (the number of orders)")
-        self.plant = {"stations": int(stations), "trucks_per_day": int(trucks_per_day),
-                      "pickup": pickup}
-        hfs.check_feasible(self.instance, self.workers, stations=self.plant["stations"],
-                           trucks_per_day=self.plant["trucks_per_day"])
+        hfs.check_feasible(self.instance, self.workers, options=self.options)
         self.action_mode = action
         self.priority_levels = int(priority_levels)
         self.level_mode = level_mode
@@ -154,9 +165,7 @@ class HybridFlowShopEnv(gym.Env):
         if max_makespan is None:
             max_makespan = MAX_MAKESPAN.get(str(dataset), hfs.default_max_days(self.instance))
         self.max_makespan = int(max_makespan)
-        self.lower_bound = hfs.lower_bound(
-            self.instance, self.workers, stations=self.plant["stations"],
-            trucks_per_day=self.plant["trucks_per_day"])
+        self.lower_bound = hfs.lower_bound(self.instance, self.workers, options=self.options)
         if reward == "normalized" and self.max_makespan <= self.lower_bound:
             raise ValueError(f"max_makespan={self.max_makespan} must exceed the lower bound "
                              f"{self.lower_bound} for reward='normalized'")
@@ -196,12 +205,12 @@ class HybridFlowShopEnv(gym.Env):
 
     def step(self, action):
         if self._presentation is None:
-            raise RuntimeError("HybridFlowShopEnv: call reset() before step()")
+            raise EpisodeStateError("HybridFlowShopEnv: call reset() before step()")
         if self._done:
-            raise RuntimeError("HybridFlowShopEnv: the episode has ended; call reset()")
+            raise EpisodeStateError("HybridFlowShopEnv: the episode has ended; call reset()")
         if not self.action_space.contains(action):
-            raise ValueError(f"HybridFlowShopEnv: action {action!r} is not in "
-                             f"{self.action_space}")
+            raise ActionError(f"HybridFlowShopEnv: action {action!r} is not in "
+                              f"{self.action_space}")
         a = int(action)
         if self.action_mode == "level":
             start, end = level_band(a, self.instance.n, self.priority_levels)
@@ -221,9 +230,8 @@ class HybridFlowShopEnv(gym.Env):
         # Stable sort of the presentation order by priority, descending.
         ranked = sorted(range(self.instance.n), key=lambda i: -self._priorities[i])
         order = [int(self._presentation[i]) for i in ranked]
-        result = hfs.simulate(self.instance, order, workers=self.workers,
-                              seed=int(self.np_random.integers(2**63 - 1)), record_work=False,
-                              **self.plant)
+        result = hfs.simulate(self.instance, order, workers=self.workers, options=self.options,
+                              seed=int(self.np_random.integers(2**63 - 1)), record_work=False)
         reward = float(self.max_makespan - result.makespan)
         if self.reward_mode == "normalized":
             reward /= float(self.max_makespan - self.lower_bound)
@@ -232,6 +240,8 @@ class HybridFlowShopEnv(gym.Env):
             "lower_bound": self.lower_bound,
             "order": list(result.order),
             "records": [r.__dict__.copy() for r in result.records],
+            INFO_OBJECTIVE: result.makespan,
+            INFO_SOLUTION: list(result.order),
         }
         return self._obs(), reward, True, False, info
 

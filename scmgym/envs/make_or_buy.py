@@ -8,8 +8,8 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.error import InvalidAction, ResetNeeded
 
+from scmgym.envs._common import INFO_OBJECTIVE, INFO_SOLUTION, ActionError, EpisodeStateError
 from scmgym.simulators import make_or_buy as mob
 
 ObservationMode = Literal["paper", "extended"]
@@ -84,11 +84,19 @@ class MakeOrBuyEnv(gym.Env):
     ## Episode End
 
     The episode terminates after the decision for the last order (``n`` steps, 100 for the
-    bundled lists). It is never truncated. The final ``info`` holds ``revenue``, ``on_time``,
-    ``late``, ``bought``, ``made``, ``end_time``, ``truck_speed`` and ``orders`` (one record
-    per order: decision, start, completion, deadline, on_time, lateness). Every ``info`` holds
-    ``order_id`` (of the order to decide next, 0 when over), ``plant_time`` and
+    bundled lists). It is never truncated. The final ``info`` holds the two keys every scmgym
+    env provides (:mod:`scmgym.envs._common`): ``objective``, the revenue (an ``int``, the
+    final reward with ``reward="revenue"``), and ``solution``, the simulated decision vector
+    (a list of 0/1 indexed by ``order_id - 1``, 1 = buy). It also holds ``revenue``,
+    ``on_time``, ``late``, ``bought``, ``made``, ``end_time``, ``truck_speed`` and ``orders``
+    (one record per order: decision, start, completion, deadline, on_time, lateness). Every
+    ``info`` holds ``order_id`` (of the order to decide next, 0 when over), ``plant_time`` and
     ``episode_seed``.
+
+    ``step()`` before ``reset()`` or after the end raises
+    :class:`~scmgym.envs._common.EpisodeStateError` (a ``gymnasium.error.ResetNeeded``); an
+    action outside ``Discrete(2)`` raises :class:`~scmgym.envs._common.ActionError` (a
+    ``gymnasium.error.InvalidAction``).
 
     ## Arguments
 
@@ -99,7 +107,16 @@ class MakeOrBuyEnv(gym.Env):
     | ``reward`` | ``"revenue"`` | ``"revenue"`` or ``"scaled"`` |
     | ``truck_speed_latch`` | ``True`` | reproduce the AnyLogic truck-speed artefact |
     | ``empty_orders`` | ``"next_tick"`` | making an empty order: ``"next_tick"`` or ``"reject"`` |
-    | ``literal`` | ``False`` | simulate without the exact shortcuts (slow) |
+    | ``mode`` | ``"fast"`` | the simulator's shortcuts, from all (``"fast"``) to none (below) |
+    | ``literal`` | ``None`` | alias: ``True`` is ``mode="literal"``; it must agree with ``mode`` |
+
+    The modes: ``"fast"`` (every exact shortcut), ``"literal-ticks"``, ``"literal-truck"``,
+    ``"literal-lines"`` and ``"literal"`` (no shortcut: every assembly tick, truck loop and
+    component; 10-100 times slower). Every mode gives the same distribution of episodes;
+    ``"literal-ticks"`` gives the same episode as ``"literal"`` for a seed, ``"literal-truck"``
+    and ``"literal-lines"`` the same as ``"fast"`` (the table is in
+    :mod:`scmgym.simulators.make_or_buy.shortcuts`). An unknown mode raises ``ValueError``
+    naming the allowed ones.
 
     ```python
     >>> import gymnasium as gym
@@ -133,7 +150,8 @@ class MakeOrBuyEnv(gym.Env):
         reward: RewardMode = "revenue",
         truck_speed_latch: bool = True,
         empty_orders: mob.EmptyOrders = "next_tick",
-        literal: bool = False,
+        mode: mob.ModeName | None = None,
+        literal: bool | None = None,
         render_mode: str | None = None,
     ) -> None:
         if observation not in ("paper", "extended"):
@@ -142,6 +160,7 @@ class MakeOrBuyEnv(gym.Env):
             raise ValueError(f"reward={reward!r}; allowed: 'revenue', 'scaled'")
         if empty_orders not in ("next_tick", "reject"):
             raise ValueError(f"empty_orders={empty_orders!r}; allowed: 'next_tick', 'reject'")
+        sim_mode = mob.resolve_mode(mode, literal).name
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r}; this env does not render")
         self.instance = (dataset if isinstance(dataset, mob.MakeOrBuyInstance)
@@ -149,7 +168,7 @@ class MakeOrBuyEnv(gym.Env):
         self.observation_mode = observation
         self.reward_mode = reward
         self.sim_options = {"truck_speed_latch": bool(truck_speed_latch),
-                            "empty_orders": empty_orders, "literal": bool(literal)}
+                            "empty_orders": empty_orders, "mode": sim_mode}
         self.render_mode = render_mode
         self.n = self.instance.n
         self.action_space = spaces.Discrete(2)
@@ -184,10 +203,10 @@ class MakeOrBuyEnv(gym.Env):
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._sim is None:
-            raise ResetNeeded("call reset() before step()")
+            raise EpisodeStateError("call reset() before step()")
         if self._sim.done:
-            raise ResetNeeded("the episode is over (every order has been decided); "
-                              "call reset() to start a new one")
+            raise EpisodeStateError("the episode is over (every order has been decided); "
+                                    "call reset() to start a new one")
         decision = self._action_value(action)
         self._sim.decide(decision)
         self._decisions.append(decision)
@@ -196,6 +215,8 @@ class MakeOrBuyEnv(gym.Env):
         result = self._sim.result()
         info = self._info()
         info.update(result.to_dict())
+        info[INFO_OBJECTIVE] = result.revenue
+        info[INFO_SOLUTION] = list(result.decisions)
         return self._observation(), self._reward(result.revenue), True, False, info
 
     # -- helpers ---------------------------------------------------------------------------
@@ -209,7 +230,7 @@ class MakeOrBuyEnv(gym.Env):
     def plant_time(self) -> float:
         """Plant time (days) at which the current order is dispatched."""
         if self._sim is None:
-            raise ResetNeeded("call reset() first")
+            raise EpisodeStateError("call reset() first")
         return self._sim.now
 
     def _new_sim(self) -> mob.MakeOrBuySimulation:
@@ -220,8 +241,8 @@ class MakeOrBuyEnv(gym.Env):
         if value.shape == (1,):
             value = value.reshape(())
         if value.shape != () or value.dtype.kind not in "iub" or int(value) not in (0, 1):
-            raise InvalidAction(f"action {action!r} is not in Discrete(2); allowed: "
-                                "0 (make) or 1 (buy)")
+            raise ActionError(f"action {action!r} is not in Discrete(2); allowed: "
+                              "0 (make) or 1 (buy)")
         return int(value)
 
     def _reward(self, revenue: int) -> float:

@@ -1,5 +1,7 @@
-"""Budgeted evaluation (the problem view and budget wrapper), the comparison runner, results."""
+"""Experiments: the method registry and runner, the comparison of methods, results tables."""
 
-from scmgym.experiments.problem import BudgetedEvaluator, Problem, RunResult, run_with_budget
+from scmgym.core import BudgetedEvaluator, Problem, RunResult
+from scmgym.experiments.methods import METHODS, MethodSpec, run_method, run_with_budget
 
-__all__ = ["BudgetedEvaluator", "Problem", "RunResult", "run_with_budget"]
+__all__ = ["METHODS", "BudgetedEvaluator", "MethodSpec", "Problem", "RunResult", "run_method",
+           "run_with_budget"]

@@ -172,9 +172,46 @@ _KINDS: dict[str, type[TreePolicy]] = {c.kind: c for c in (TreePolicy, DecisionT
                                                            GPTreePolicy)}
 
 
-def load_policy(path: str | Path) -> TreePolicy:
-    """Load a policy saved with ``save()`` / ``to_json()``."""
-    return TreePolicy.load(path)
+class PlanPolicy:
+    """A whole solution to carry out as it is: what schedule-as-a-whole methods return.
+
+    ``solution`` is the HFS priority order (order ids, highest priority first) or the
+    make-or-buy decision vector (1 = buy, indexed by ``order_id - 1``). It is evaluated by
+    simulating it (:func:`scmgym.policies.evaluate`), not by acting in an env.
+    """
+
+    kind: ClassVar[str] = "plan"
+
+    def __init__(self, solution: Sequence[int], meta: dict[str, Any] | None = None):
+        self.solution = [int(x) for x in solution]
+        self.meta = dict(meta or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": "scmgym-policy", "version": FORMAT_VERSION, "kind": self.kind,
+                "solution": self.solution, "meta": self.meta}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(self.to_json())
+        return path
+
+    def to_text(self) -> str:
+        return "plan: " + " ".join(map(str, self.solution))
+
+
+def policy_from_dict(data: dict[str, Any]) -> TreePolicy | PlanPolicy:
+    """A policy from its JSON data: a tree (any tree kind) or a plan."""
+    if data.get("format") == "scmgym-policy" and data.get("kind") == PlanPolicy.kind:
+        return PlanPolicy(data["solution"], data.get("meta"))
+    return TreePolicy.from_json(json.dumps(data))
+
+
+def load_policy(path: str | Path) -> TreePolicy | PlanPolicy:
+    """Load a policy saved with ``save()`` / ``to_json()`` (a tree or a plan)."""
+    return policy_from_dict(json.loads(Path(path).read_text()))
 
 
 @dataclass
@@ -190,7 +227,8 @@ class Evaluation:
 
     @property
     def std(self) -> float:
-        return float(np.std(self.returns))
+        """Sample standard deviation of the returns (0 for one episode)."""
+        return float(np.std(self.returns, ddof=1)) if len(self.returns) > 1 else 0.0
 
 
 def evaluate_policy(policy, env, n_episodes: int = 10, *, seed: int | None = 0,

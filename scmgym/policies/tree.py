@@ -9,7 +9,6 @@ once.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,59 +17,9 @@ from typing import Any, Union
 
 import numpy as np
 
+from scmgym.core.schema import Feature, TreeSchema  # noqa: F401  (part of the tree API)
+
 OPS = ("<", ">", "==")
-
-
-@dataclass(frozen=True)
-class Feature:
-    """One observation feature: its name and integer domain ``[low, high]``.
-
-    ``categories``, if given, names the values ``low..high`` (e.g. machine types), so conditions
-    render as ``machine_type == lt8_p``.
-    """
-
-    name: str
-    low: int
-    high: int
-    categories: tuple[str, ...] | None = None
-
-    def format_value(self, value: int) -> str:
-        if self.categories is not None and self.low <= value <= self.high:
-            return self.categories[value - self.low]
-        return str(value)
-
-
-@dataclass(frozen=True)
-class TreeSchema:
-    """What a tree reads and what it decides: the features and the action names."""
-
-    features: tuple[Feature, ...]
-    actions: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "features": [
-                {"name": f.name, "low": f.low, "high": f.high,
-                 **({"categories": list(f.categories)} if f.categories else {})}
-                for f in self.features
-            ],
-            "actions": list(self.actions),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TreeSchema:
-        feats = tuple(
-            Feature(f["name"], int(f["low"]), int(f["high"]),
-                    tuple(f["categories"]) if f.get("categories") else None)
-            for f in data["features"]
-        )
-        return cls(feats, tuple(data["actions"]))
-
-    def feature_index(self, name: str) -> int:
-        for i, f in enumerate(self.features):
-            if f.name == name:
-                return i
-        raise KeyError(name)
 
 
 @dataclass(frozen=True)
@@ -472,6 +421,3 @@ def iter_domain(schema: TreeSchema, limit: int = 200_000) -> Iterator[tuple[int,
     for flat in np.ndindex(*sizes):
         yield tuple(int(v + f.low) for v, f in zip(flat, schema.features, strict=True))
 
-
-def dumps(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, indent=2)

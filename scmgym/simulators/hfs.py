@@ -3,9 +3,10 @@
 A faithful rebuild of the AnyLogic model of the ELDT study; the rules and every number follow the
 plant specification (day-stepped, priority-driven dispatching):
 
-* Orders wait for one of ``stations`` (20) identical assembly stations. Once admitted, an order
-  goes through the production days of its machine type; each production day needs a fixed number
-  of M (mechanical), E (electrical) and R (final test) workers.
+* Orders wait for one of ``stations`` (20; see :class:`PlantOptions`) identical assembly
+  stations. Once admitted, an order goes through the production days of its machine type; each
+  production day needs a fixed number of M (mechanical), E (electrical) and R (final test)
+  workers.
 * Once a day (the *daily update*) every worker is freed, then orders are visited in descending
   priority. A station is given to a waiting order whenever one is free (materials are not checked
   at admission). An order on a station first advances if yesterday's requirement was met; it then
@@ -24,6 +25,7 @@ same instance, priorities and workers the makespan is deterministic.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -47,6 +49,7 @@ __all__ = [
     "HFSResult",
     "MachineType",
     "OrderRecord",
+    "PlantOptions",
     "Workers",
     "check_feasible",
     "default_max_days",
@@ -74,6 +77,7 @@ COLUMNS = (
 #: Hours from model start to the first daily update (day 1); any positive value gives the same
 #: result.
 FIRST_UPDATE_H = 120.0
+#: Hours between two daily updates.
 DAY_H = 24.0
 #: Time from the truck's arrival at the delivery area to the machine leaving it (station freed).
 TRUCK_LOADING_H = 5.0
@@ -83,10 +87,87 @@ TRUCK_TRIP_H = (24.0, 30.0, 36.0)
 #: Unloading at the logistics centre, triangular (min, mode, max) in hours: triangular(1, 3) hours.
 TRUCK_UNLOAD_H = (1.0, 2.0, 3.0)
 
+#: Days added to the longest feasible run to get the default day cap of :func:`default_max_days`.
+MAX_DAYS_MARGIN_D = 10
+
 #: The 20 station names of the plant, in the order in which free stations are taken.
 STATION_NAMES = tuple(f"{row}{k}" for row in "ABCDE" for k in range(1, 5))
 
 PickupMode = Literal["same_update", "next_update"]
+_PICKUP_MODES: tuple[PickupMode, ...] = ("same_update", "next_update")
+
+
+@dataclass(frozen=True)
+class PlantOptions:
+    """The plant's layout and shipping rule; the defaults are those of the original model.
+
+    Attributes:
+        stations: assembly stations (20 in the plant); an integer >= 1.
+        trucks_per_day: machines shipped per daily update (1 in the plant); an integer >= 1.
+        pickup: ``"same_update"`` (the model's behaviour): a machine found finished in an update
+            can leave with that update's truck. ``"next_update"``: it waits for the next truck
+            (makes every reference makespan exactly one day longer).
+
+    Raises:
+        DataError: a count that is not an integer, or an unknown ``pickup`` rule.
+        InfeasibleError: ``stations`` or ``trucks_per_day`` below 1 (the run could never end).
+
+    >>> PlantOptions(pickup="next_update")
+    PlantOptions(stations=20, trucks_per_day=1, pickup='next_update')
+    """
+
+    stations: int = 20
+    trucks_per_day: int = 1
+    pickup: PickupMode = "same_update"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stations", _plant_count(
+            "stations", self.stations, "no order could ever be admitted"))
+        object.__setattr__(self, "trucks_per_day", _plant_count(
+            "trucks_per_day", self.trucks_per_day, "no machine could ever leave"))
+        if not isinstance(self.pickup, str) or self.pickup not in _PICKUP_MODES:
+            raise DataError("invalid plant option pickup", value=self.pickup,
+                            allowed=" or ".join(map(repr, _PICKUP_MODES)))
+
+    @classmethod
+    def of(cls, options: PlantOptions | None = None, /, **legacy: Any) -> PlantOptions:
+        """The options of a call given either ``options`` or the keywords of its fields.
+
+        Keeps the older call style ``simulate(..., stations=4, pickup="next_update")`` working:
+        the keywords build a :class:`PlantOptions`; with neither, the defaults apply.
+
+        Raises:
+            TypeError: a keyword that is not a field, both ``options`` and keywords, or an
+                ``options`` that is not a :class:`PlantOptions`.
+        """
+        unknown = [key for key in legacy if key not in _PLANT_FIELDS]
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
+                            f"allowed plant keywords: {', '.join(_PLANT_FIELDS)} (or "
+                            "options=PlantOptions(...))")
+        if options is None:
+            return cls(**legacy)
+        if not isinstance(options, PlantOptions):
+            raise TypeError(f"options must be a PlantOptions or None, got "
+                            f"{type(options).__name__}")
+        if legacy:
+            raise TypeError(f"give options= or the keyword(s) {', '.join(legacy)}, not both")
+        return options
+
+
+_PLANT_FIELDS = ("stations", "trucks_per_day", "pickup")
+
+
+def _plant_count(name: str, value: Any, consequence: str) -> int:
+    """A count option as an int: an integer (or an integral float) >= 1."""
+    integral = isinstance(value, int | np.integer) or (
+        isinstance(value, float | np.floating) and float(value).is_integer())
+    if isinstance(value, bool | np.bool_) or not integral:
+        raise DataError(f"invalid plant option {name}", value=value, allowed="an integer >= 1")
+    count = int(value)
+    if count < 1:
+        raise InfeasibleError(f"{name}={count}: {consequence}; allowed: {name} >= 1")
+    return count
 
 
 @dataclass(frozen=True)
@@ -157,7 +238,6 @@ MACHINE_TYPES: Mapping[str, MachineType] = {
 
 #: Machine type name -> integer code (the 12-type map of the GE optimiser; spec §3.3).
 TYPE_CODES: Mapping[str, int] = {name: t.code for name, t in MACHINE_TYPES.items()}
-_TYPE_BY_CODE = {t.code: t for t in MACHINE_TYPES.values()}
 
 
 class Workers(NamedTuple):
@@ -439,22 +519,23 @@ def edd_order(
 
 
 def check_feasible(
-    instance: HFSInstance, workers: Workers | Sequence[int], *, stations: int = 20,
-    trucks_per_day: int = 1,
+    instance: HFSInstance, workers: Workers | Sequence[int] | str, *,
+    options: PlantOptions | None = None, **legacy: Any,
 ) -> None:
     """Raise :class:`InfeasibleError` if the run could never finish.
 
     A run never ends if some production day of a type present needs more workers of a kind than
     the pool holds (a pool of 0, or E = 1 while a ``_p`` type is present), or if there is no
-    station or no truck.
+    station or no truck (rejected by :class:`PlantOptions`).
+
+    Args:
+        instance: the orders.
+        workers: pool sizes (M, E, R).
+        options: the plant options (default :class:`PlantOptions`).
+        **legacy: ``stations=``, ``trucks_per_day=``, ``pickup=`` instead of ``options``.
     """
     w = Workers.parse(workers)
-    if stations < 1:
-        raise InfeasibleError(f"stations={stations}: no order could ever be admitted; "
-                              "allowed: stations >= 1")
-    if trucks_per_day < 1:
-        raise InfeasibleError(f"trucks_per_day={trucks_per_day}: no machine could ever leave; "
-                              "allowed: trucks_per_day >= 1")
+    PlantOptions.of(options, **legacy)  # no station or no truck is rejected here
     for tname in instance.types_present:
         t = MACHINE_TYPES[tname]
         for kind, need, have in (("M", max(t.m), w.m), ("E", max(t.e), w.e), ("R", max(t.r), w.r)):
@@ -468,22 +549,31 @@ def check_feasible(
 
 
 def lower_bounds(
-    instance: HFSInstance, workers: Workers | Sequence[int], *, stations: int = 20,
-    trucks_per_day: int = 1,
+    instance: HFSInstance, workers: Workers | Sequence[int] | str, *,
+    options: PlantOptions | None = None, **legacy: Any,
 ) -> dict[str, int]:
     """Lower bounds on the makespan valid for every priority order (spec §12.4).
 
-    Returns a dict with ``due`` (max due date), ``trucks`` (min D + ceil(n / trucks) + 2),
-    ``stations`` (ceil(sum(D + 1) / stations) + 2) and ``workers_M/E/R`` (ceil(sum / pool) + 3).
+    Args:
+        instance: the orders.
+        workers: pool sizes (M, E, R).
+        options: the plant options (default :class:`PlantOptions`).
+        **legacy: ``stations=``, ``trucks_per_day=``, ``pickup=`` instead of ``options``.
+
+    Returns:
+        A dict with ``due`` (max due date), ``trucks`` (min D + ceil(n / trucks) + 2),
+        ``stations`` (ceil(sum(D + 1) / stations) + 2) and ``workers_M/E/R``
+        (ceil(sum / pool) + 3).
     """
     w = Workers.parse(workers)
+    plant = PlantOptions.of(options, **legacy)
     types = [o.type for o in instance.orders]
     sums = [sum(sum(t.m) for t in types), sum(sum(t.e) for t in types),
             sum(sum(t.r) for t in types)]
     bounds = {
         "due": max(o.due_day for o in instance.orders),
-        "trucks": min(t.days for t in types) + math.ceil(instance.n / trucks_per_day) + 2,
-        "stations": math.ceil(sum(t.days + 1 for t in types) / stations) + 2,
+        "trucks": min(t.days for t in types) + math.ceil(instance.n / plant.trucks_per_day) + 2,
+        "stations": math.ceil(sum(t.days + 1 for t in types) / plant.stations) + 2,
     }
     for kind, total, pool in zip("MER", sums, w, strict=True):
         if total and pool:
@@ -491,27 +581,35 @@ def lower_bounds(
     return bounds
 
 
-def lower_bound(instance: HFSInstance, workers: Workers | Sequence[int], **kwargs: int) -> int:
-    """The largest of :func:`lower_bounds`.
+def lower_bound(
+    instance: HFSInstance, workers: Workers | Sequence[int] | str, *,
+    options: PlantOptions | None = None, **legacy: Any,
+) -> int:
+    """The largest of :func:`lower_bounds` (same arguments).
 
     >>> lower_bound(load_instance("d1"), (2, 5, 2))
     440
     """
-    return max(lower_bounds(instance, workers, **kwargs).values())
+    return max(lower_bounds(instance, workers, options=options, **legacy).values())
 
 
-def default_max_days(instance: HFSInstance, trucks_per_day: int = 1) -> int:
+def default_max_days(
+    instance: HFSInstance, options: PlantOptions | None = None, **legacy: Any
+) -> int:
     """The default day cap: a day count no feasible run can reach.
 
     On a feasible setting, once every basement and panel has arrived the highest-priority
     unfinished order on a station is granted every day, so production ends within
     ``max(db, de) + sum(D)`` days; pickups add at most ``ceil(n / trucks)`` days and delivery waits
-    end by ``max(dd) + 2``. The cap adds a margin of 10 days to that sum.
+    end by ``max(dd) + 2``. The cap adds a margin of :data:`MAX_DAYS_MARGIN_D` (10) days to that
+    sum. ``options`` (or the keyword ``trucks_per_day=``) gives the trucks per day.
     """
+    plant = PlantOptions.of(options, **legacy)
     materials = max(max(o.basement_day, o.panel_day) for o in instance.orders)
     due = max(o.due_day for o in instance.orders)
     total_days = sum(o.type.days for o in instance.orders)
-    return materials + due + total_days + math.ceil(instance.n / trucks_per_day) + 10
+    return (materials + due + total_days + math.ceil(instance.n / plant.trucks_per_day)
+            + MAX_DAYS_MARGIN_D)
 
 
 # --------------------------------------------------------------------------------------------
@@ -622,8 +720,41 @@ class HFSResult:
 # --------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)  # the same orders are simulated again and again
+def _day_plan(order: HFSOrder) -> tuple[tuple[int, int, int, int], ...]:
+    """Per production day of an order: the (M, E, R) it needs and the first day it may be worked.
+
+    The first day folds in the material gates (spec §4.5): the basement (``db``) for every day
+    and, from the type's panel threshold on, the electrical panel too. An all-zero day needs
+    nothing, whatever the materials (day 0), so it always counts as worked.
+    """
+    t = order.type
+    plan = []
+    for p, (m, e, r) in enumerate(t.requirements, start=1):
+        if not (m or e or r):
+            ready = 0
+        elif p < t.panel_threshold:
+            ready = order.basement_day
+        else:
+            ready = max(order.basement_day, order.panel_day)
+        plan.append((m, e, r, ready))
+    return tuple(plan)
+
+
 class _Plant:
-    """State and processes of one run. Times are model hours; the daily update is one process."""
+    """State and processes of one run. Times are model hours; the daily update is one process.
+
+    One daily update (spec §4.3) runs these steps, in this order:
+
+    1. :meth:`_free_pools`: every worker is freed.
+    2. :meth:`_admit`: free stations go to the waiting orders, in priority order.
+    3. :meth:`_work`: each order on a station, in priority order, advances if yesterday's
+       requirement was met (or leaves production, finished) and then gets its whole requirement
+       for the current production day or nothing (first fit, basement and panel gates).
+    4. :meth:`_deliver`: machines at the logistics centre whose due date has come are delivered.
+    5. :meth:`_check_done`: the run ends in the update that delivers the last order.
+    6. :meth:`_ship`: the truck(s) of the update take the highest-priority finished machines.
+    """
 
     def __init__(
         self,
@@ -631,9 +762,7 @@ class _Plant:
         instance: HFSInstance,
         order: tuple[int, ...],
         workers: Workers,
-        stations: int,
-        trucks_per_day: int,
-        pickup: PickupMode,
+        options: PlantOptions,
         max_days: int,
         rng: np.random.Generator,
         record_work: bool,
@@ -642,25 +771,22 @@ class _Plant:
         self.env = env
         self.n = n
         self.workers = workers
-        self.stations = stations
-        self.trucks_per_day = trucks_per_day
-        self.same_update = pickup == "same_update"
+        self.stations = options.stations
+        self.trucks_per_day = options.trucks_per_day
+        self.same_update = options.pickup == "same_update"
         self.max_days = max_days
         rank = [0] * n
         for pos, oid in enumerate(order):
             rank[oid] = pos
         self.rank = rank
-        orders = instance.orders
-        self.db = [o.basement_day for o in orders]
-        self.de = [o.panel_day for o in orders]
-        self.dd = [o.due_day for o in orders]
-        self.thr = [o.type.panel_threshold for o in orders]
-        self.days = [o.type.days for o in orders]
-        self.req = [o.type.requirements for o in orders]
+        self.dd = [o.due_day for o in instance.orders]
+        self.plan = [_day_plan(o) for o in instance.orders]
         # Truck times are drawn up front, one per pickup, in pickup order.
         self.trip = rng.triangular(*TRUCK_TRIP_H, size=n)
         self.unload = rng.triangular(*TRUCK_UNLOAD_H, size=n)
         self.trucks_sent = 0
+        # Free workers of the current update.
+        self.free_m = self.free_e = self.free_r = 0
         # Order state.
         self.prod_day = [0] * n
         self.met = [False] * n  # the current day's requirement is met (m = e = r = 0)
@@ -681,89 +807,132 @@ class _Plant:
         self.log_pickups: list[int] = []
         self.makespan = 0
 
-    def daily_update(self):  # noqa: C901  (the whole production logic is one literal pass)
-        env = self.env
-        yield env.timeout(FIRST_UPDATE_H)
+    def daily_update(self):
+        """The daily update process: wait for day 1, then run one update every 24 h."""
+        yield self.env.timeout(FIRST_UPDATE_H)
         day = 0
-        rank, db, de, dd, thr, days, req = (self.rank, self.db, self.de, self.dd, self.thr,
-                                             self.days, self.req)
-        prod_day, met, work = self.prod_day, self.met, self.work
         while True:
             day += 1
-            free_m, free_e, free_r = self.workers  # every worker is freed
-            # Admissions, in priority order, while a station is free. Every order already on a
-            # station outranks every waiting one, so admitting before the pass below visits
-            # orders in exactly the model's descending-priority order.
-            admitted = []
-            while self.waiting and self.busy < self.stations:
-                oid = self.waiting.popleft()
-                self.busy += 1
-                self.admission[oid] = day
-                prod_day[oid] = 1
-                met[oid] = req[oid][0] == (0, 0, 0)
-                admitted.append(oid)
-            still_running = []
-            finished = []
-            for oid in (self.running + admitted) if admitted else self.running:
-                p = prod_day[oid]
-                if met[oid]:  # yesterday's requirement was granted: advance
-                    p += 1
-                    prod_day[oid] = p
-                    if p > days[oid]:
-                        finished.append(oid)
-                        self.finish[oid] = day
-                        continue
-                m, e, r = req[oid][p - 1]
-                if not (m or e or r):
-                    met[oid] = True  # an all-zero day always counts as worked
-                elif (day >= db[oid] and (day >= de[oid] or p < thr[oid])
-                      and free_m >= m and free_e >= e and free_r >= r):
-                    free_m -= m
-                    free_e -= e
-                    free_r -= r
-                    met[oid] = True
-                else:
-                    met[oid] = False
-                if met[oid] and work is not None:
-                    work[oid].append(day)
-                still_running.append(oid)
-            self.running = still_running
-            # Deliveries: machines at the logistics centre whose due date has come.
-            if self.at_center:
-                keep = []
-                for oid in self.at_center:
-                    if dd[oid] <= day:
-                        self.delivery[oid] = day
-                        self.delivered += 1
-                    else:
-                        keep.append(oid)
-                self.at_center = keep
-            self.log_granted.append((self.workers.m - free_m, self.workers.e - free_e,
-                                     self.workers.r - free_r))
-            self.log_busy.append(self.busy)
-            if self.delivered == self.n:
-                self.makespan = day
-                self.log_pickups.append(0)
+            self._free_pools()
+            admitted = self._admit(day)
+            finished = self._work(day, admitted)
+            self._deliver(day)
+            self._log_day()
+            if self._check_done(day):
                 return
-            # The truck(s) of this update.
-            if self.same_update:
-                self.area.extend(finished)
-            sent = 0
-            while self.area and sent < self.trucks_per_day:
-                best = min(self.area, key=rank.__getitem__)
-                self.area.remove(best)
-                self.pickup[best] = day
-                env.process(self.truck(best))
-                sent += 1
-            self.log_pickups.append(sent)
-            if not self.same_update:
-                self.area.extend(finished)
-            if day >= self.max_days:
-                raise SimulationLimitError(
-                    f"no end after {day} days (max_days={self.max_days}); "
-                    f"{self.delivered} of {self.n} orders delivered"
-                )
-            yield env.timeout(DAY_H)
+            self._ship(day, finished)
+            self._check_day_cap(day)
+            yield self.env.timeout(DAY_H)
+
+    # -- the steps of one update, in order -----------------------------------------------------
+
+    def _free_pools(self) -> None:
+        """Free every worker: they are re-dispatched from scratch every day."""
+        self.free_m, self.free_e, self.free_r = self.workers
+
+    def _admit(self, day: int) -> list[int]:
+        """Give free stations to waiting orders in priority order; return the admitted ones.
+
+        Materials are not checked at admission. Every order already on a station outranks every
+        waiting one, so admitting before :meth:`_work` visits orders in exactly the model's
+        descending-priority order.
+        """
+        admitted = []
+        while self.waiting and self.busy < self.stations:
+            oid = self.waiting.popleft()
+            self.busy += 1
+            self.admission[oid] = day
+            self.prod_day[oid] = 1
+            self.met[oid] = self.plan[oid][0][:3] == (0, 0, 0)
+            admitted.append(oid)
+        return admitted
+
+    def _work(self, day: int, admitted: list[int]) -> list[int]:
+        """Visit the orders on a station in priority order; return those found finished.
+
+        An order whose current production day was worked advances; past its last day it leaves
+        production for the delivery area. Otherwise it gets its day's whole requirement or
+        nothing (first fit; no partial grant, no reservation for higher-priority orders), provided
+        its materials allow the day (:func:`_day_plan`). A blocked order retries the same day.
+        """
+        met, prod_day, plan, work = self.met, self.prod_day, self.plan, self.work
+        free_m, free_e, free_r = self.free_m, self.free_e, self.free_r
+        still_running = []
+        finished = []
+        for oid in (self.running + admitted) if admitted else self.running:
+            if met[oid]:  # yesterday's requirement was granted: advance
+                prod_day[oid] += 1
+                if prod_day[oid] > len(plan[oid]):
+                    self.finish[oid] = day
+                    finished.append(oid)
+                    continue
+            m, e, r, ready = plan[oid][prod_day[oid] - 1]
+            granted = day >= ready and free_m >= m and free_e >= e and free_r >= r
+            if granted:
+                free_m, free_e, free_r = free_m - m, free_e - e, free_r - r
+                if work is not None:
+                    work[oid].append(day)
+            met[oid] = granted
+            still_running.append(oid)
+        self.running = still_running
+        self.free_m, self.free_e, self.free_r = free_m, free_e, free_r
+        return finished
+
+    def _deliver(self, day: int) -> None:
+        """Deliver the machines at the logistics centre whose due date has come."""
+        if not self.at_center:
+            return
+        keep = []
+        for oid in self.at_center:
+            if self.dd[oid] <= day:
+                self.delivery[oid] = day
+                self.delivered += 1
+            else:
+                keep.append(oid)
+        self.at_center = keep
+
+    def _log_day(self) -> None:
+        """Record the workers granted and the stations held in this update."""
+        w = self.workers
+        self.log_granted.append((w.m - self.free_m, w.e - self.free_e, w.r - self.free_r))
+        self.log_busy.append(self.busy)
+
+    def _check_done(self, day: int) -> bool:
+        """End the run (makespan = this day) once every order is delivered."""
+        if self.delivered < self.n:
+            return False
+        self.makespan = day
+        self.log_pickups.append(0)
+        return True
+
+    def _ship(self, day: int, finished: list[int]) -> None:
+        """Send this update's truck(s), each with the highest-priority machine in the area.
+
+        With same-update pickup the machines finished in this update enter the delivery area
+        before the trucks choose; otherwise right after.
+        """
+        if self.same_update:
+            self.area.extend(finished)
+        sent = 0
+        while self.area and sent < self.trucks_per_day:
+            best = min(self.area, key=self.rank.__getitem__)
+            self.area.remove(best)
+            self.pickup[best] = day
+            self.env.process(self.truck(best))
+            sent += 1
+        self.log_pickups.append(sent)
+        if not self.same_update:
+            self.area.extend(finished)
+
+    def _check_day_cap(self, day: int) -> None:
+        """Raise :class:`SimulationLimitError` once ``max_days`` updates have run."""
+        if day >= self.max_days:
+            raise SimulationLimitError(
+                f"no end after {day} days (max_days={self.max_days}); "
+                f"{self.delivered} of {self.n} orders delivered"
+            )
+
+    # -- the truck -----------------------------------------------------------------------------
 
     def truck(self, oid: int):
         """One truck carrying one machine from the delivery area to the logistics centre."""
@@ -784,12 +953,11 @@ def simulate(
     *,
     priorities: Sequence[float] | np.ndarray | None = None,
     workers: Workers | Sequence[int] | str = (2, 5, 2),
-    stations: int = 20,
-    trucks_per_day: int = 1,
-    pickup: PickupMode = "same_update",
+    options: PlantOptions | None = None,
     max_days: int | None = None,
     seed: int | np.random.Generator | None = 0,
     record_work: bool = True,
+    **legacy: Any,
 ) -> HFSResult:
     """Simulate the plant under one priority order and return the makespan and records.
 
@@ -799,35 +967,37 @@ def simulate(
         priorities: alternatively, one number per order id (higher = more urgent; ties keep
             id order). Give exactly one of ``order`` and ``priorities``.
         workers: pool sizes (M, E, R), e.g. ``(2, 5, 2)`` or ``"2,5,2"``.
-        stations: assembly stations (20 in the plant).
-        trucks_per_day: machines shipped per daily update (1 in the plant).
-        pickup: ``"same_update"`` (the model's behaviour): a machine found finished in an
-            update can leave with that update's truck. ``"next_update"``: it waits for the next
-            truck (makes every reference makespan exactly one day longer).
+        options: stations, trucks per day and pickup rule (default :class:`PlantOptions`, the
+            original plant).
         max_days: safety cap on simulated days (default :func:`default_max_days`); reaching it
             raises :class:`SimulationLimitError`.
         seed: seed (or Generator) for the truck trip and unloading times. They never change
             the day-level result.
         record_work: keep, per order, the update in which each production day was worked.
+        **legacy: ``stations=``, ``trucks_per_day=``, ``pickup=`` (the fields of
+            :class:`PlantOptions`) instead of ``options``; not together with it.
 
     Raises:
-        DataError: the order or priorities are not valid for the instance.
+        DataError: the order or priorities are not valid for the instance, or a plant option is
+            not valid.
         InfeasibleError: the workers, stations or trucks can never finish the instance.
         SimulationLimitError: the run reached ``max_days``.
+        TypeError: an unknown keyword, or ``options`` together with plant keywords.
 
     >>> simulate(load_instance("d1"), identity_order(load_instance("d1"))).makespan
     468
+    >>> d1 = load_instance("d1")
+    >>> simulate(d1, identity_order(d1), options=PlantOptions(pickup="next_update")).makespan
+    469
     """
     w = Workers.parse(workers)
-    if pickup not in ("same_update", "next_update"):
-        raise ValueError(f"pickup={pickup!r}; allowed: 'same_update', 'next_update'")
+    plant_options = PlantOptions.of(options, **legacy)
     ranked = priority_order(instance, order, priorities=priorities)
-    check_feasible(instance, w, stations=stations, trucks_per_day=trucks_per_day)
-    cap = default_max_days(instance, trucks_per_day) if max_days is None else int(max_days)
+    check_feasible(instance, w, options=plant_options)
+    cap = default_max_days(instance, plant_options) if max_days is None else int(max_days)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     env = simpy.Environment()
-    plant = _Plant(env, instance, ranked, w, stations, trucks_per_day, pickup, cap, rng,
-                   record_work)
+    plant = _Plant(env, instance, ranked, w, plant_options, cap, rng, record_work)
     env.run(until=env.process(plant.daily_update()))
     records = tuple(
         OrderRecord(
@@ -846,7 +1016,7 @@ def simulate(
         makespan=plant.makespan,
         order=ranked,
         workers=w,
-        stations=stations,
+        stations=plant_options.stations,
         records=records,
         granted=arrays[0],
         stations_busy=arrays[1],

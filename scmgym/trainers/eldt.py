@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 from deap import base, tools
 
+from scmgym.errors import BudgetExhausted
 from scmgym.policies import DecisionTreePolicy
 from scmgym.policies import tree as T
-from scmgym.trainers import common
 from scmgym.trainers.evolution import EvolutionaryTrainer, check_param
 
 #: Depth at which a phenotype is rejected as invalid (the original formatter's nesting limit).
@@ -80,10 +80,13 @@ class Grammar:
         return cls((1, 2, 3, 4), consts, eq_feature=0)
 
     @classmethod
-    def for_schema(cls, schema: T.TreeSchema) -> Grammar:
-        if schema.features[0].name == "machine_type":
-            return cls.hfs(schema)
-        return cls.make_or_buy()
+    def for_plant(cls, plant: str, schema: T.TreeSchema) -> Grammar:
+        """The grammar of a registered plant's env (schema: that env's tree schema)."""
+        builders = {"hfs": cls.hfs, "make-or-buy": lambda _schema: cls.make_or_buy()}
+        if plant not in builders:
+            raise ValueError(f"ELDT has no grammar for plant {plant!r}; allowed: "
+                             f"{', '.join(builders)}")
+        return builders[plant](schema)
 
 
 class _Invalid(Exception):
@@ -275,7 +278,7 @@ class ELDT(EvolutionaryTrainer):
             lamarckian=lamarckian, seed=seed,
         )
         super().__init__(env, hparams, verbose)
-        self.grammar = Grammar.for_schema(self.schema)
+        self.grammar = Grammar.for_plant(self.plant.name, self.schema)
         self.n_actions = int(env.action_space.n)
         self.toolbox = base.Toolbox()
         self.toolbox.register("mate", tools.cxOnePoint)
@@ -352,8 +355,8 @@ class ELDT(EvolutionaryTrainer):
             ind.fitness.values = (0.0,)
             ind.q = None
             return
-        if self.budget.remaining < hp["n_episodes"]:
-            raise common.BudgetExhausted("not enough budget for a full evaluation")
+        if self.evaluator.remaining < hp["n_episodes"]:
+            raise BudgetExhausted("not enough budget for a full evaluation")
         init = ind.q if hp["lamarckian"] else None
         learner = QTree(root, self.n_actions, self.rng, learning_rate=hp["learning_rate"],
                         discount=hp["discount"], epsilon=hp["epsilon"], init_q=init)
@@ -376,5 +379,5 @@ class ELDT(EvolutionaryTrainer):
         if st["best_tree"] is None:
             return None
         meta = {"trainer": "eldt", "fitness": st["best_fitness"], "hparams": self.hparams,
-                "simulations": self.budget.used, "generations": st["generation"]}
+                "simulations": self.evaluator.used, "generations": st["generation"]}
         return DecisionTreePolicy(st["best_tree"], self.schema, meta, st["best_genotype"])

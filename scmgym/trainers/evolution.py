@@ -12,22 +12,38 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from deap import tools
 
-from scmgym.trainers import common
+from scmgym.core import BudgetedEvaluator, check_param, plant_of_env
+from scmgym.core.io import load_checkpoint, save_checkpoint, terminate_as_interrupt
+from scmgym.errors import BudgetExhausted
 
 log = logging.getLogger(__name__)
 
+Callback = Callable[[dict[str, Any]], "bool | None"]
 
-def check_param(name: str, value: Any, ok: bool, allowed: str) -> None:
-    """Raise ValueError naming the hyperparameter, its value and the allowed range."""
-    if not ok:
-        raise ValueError(f"{name}={value!r}; allowed: {allowed}")
+__all__ = ["Callback", "EvolutionaryTrainer", "check_param", "own_global_random"]
+
+
+@contextmanager
+def own_global_random(rng: random.Random) -> Iterator[None]:
+    """Run the block with Python's global ``random`` (which DEAP's operators use) in the state
+    of ``rng``; afterwards ``rng`` holds the advanced state and the global module is back in
+    the state it was in before. A trainer thus never disturbs, nor depends on, other users of
+    the global module."""
+    outside = random.getstate()
+    random.setstate(rng.getstate())
+    try:
+        yield
+    finally:
+        rng.setstate(random.getstate())
+        random.setstate(outside)
 
 
 class EvolutionaryTrainer:
@@ -44,13 +60,15 @@ class EvolutionaryTrainer:
         self.env = env
         self.hparams = hparams
         self.verbose = verbose
-        self.schema = common.tree_schema(env)
-        self.objective = common.objective_of(env)
+        self.plant = plant_of_env(env)
+        self.schema = self.plant.tree_schema(env)
+        self.objective = self.plant.objective
         self.policy = None
-        self.history: common.History | None = None
+        self.evaluator: BudgetedEvaluator | None = None
         self.state: dict[str, Any] | None = None
         self.interrupted = False
         self.wall_seconds = 0.0
+        self._random_live = False  # whether the global ``random`` holds the trainer's state
 
     # -- hooks -----------------------------------------------------------------------------------
     def _new_individual(self):
@@ -92,17 +110,13 @@ class EvolutionaryTrainer:
             done = terminated or truncated
         if on_end is not None:
             on_end(obs.tolist())
-        self.budget.charge(1)
-        value = float(info[self.objective.name])
-        self.history.record(value, total, generation)
-        st = self.state
-        if st.get("best_value") is None or self.objective.better(value, st["best_value"]):
-            st["best_value"] = value
-            st["best_solution"] = common.solution_from_info(info)
+        value = float(info["objective"])
+        self.evaluator.generation = generation
+        self.evaluator.record(value, info["solution"], episode_return=total)
         return total, value
 
     # -- the loop --------------------------------------------------------------------------------
-    def learn(self, budget: int = 5000, callback: common.Callback | None = None,
+    def learn(self, budget: int = 5000, callback: Callback | None = None,
               run_dir: str | Path | None = None, resume: bool = False):
         """Evolve until ``generations`` are done or ``budget`` simulations are spent.
 
@@ -115,54 +129,62 @@ class EvolutionaryTrainer:
             resume: continue from ``run_dir/checkpoint.pkl``; ``budget`` may be raised.
 
         Returns:
-            self, with ``policy`` (the best policy found), ``history`` and ``state``.
+            self, with ``policy`` (the best policy found), ``evaluator`` (budget, history and
+            best episode) and ``state``.
         """
+        check_param("budget", budget, isinstance(budget, int) and budget >= 1,
+                    "a positive number of simulations")
         run_dir = Path(run_dir) if run_dir is not None else None
         self._checkpoint_path = run_dir / "checkpoint.pkl" if run_dir is not None else None
         hist_path = run_dir / "history.csv" if run_dir is not None else None
         if resume:
             if self._checkpoint_path is None or not self._checkpoint_path.exists():
                 raise FileNotFoundError(f"no checkpoint to resume in {run_dir}")
-            self._restore(common.load_checkpoint(self._checkpoint_path))
-            self.budget = common.Budget(budget, self.state["simulations"])
-            self.history = common.History.resume(hist_path, self.objective,
-                                                 self.state["simulations"])
+            packed = load_checkpoint(self._checkpoint_path)
+            self._restore(packed)
+            self.evaluator = BudgetedEvaluator.resume(None, budget, hist_path,
+                                                      packed["evaluator"],
+                                                      objective=self.objective)
         else:
             seed = self.hparams["seed"]
-            random.seed(seed)
+            self.random = random.Random(seed)
             self.rng = np.random.default_rng(seed)
             self.env_seed = seed
-            self.budget = common.Budget(budget)
-            self.history = common.History(hist_path, self.objective)
+            self.evaluator = BudgetedEvaluator(None, budget, history_path=hist_path,
+                                               objective=self.objective)
+            with own_global_random(self.random):
+                population = [self._new_individual()
+                              for _ in range(self.hparams["population_size"])]
             self.state = {"phase": "init", "generation": 0, "pos": 0, "offspring": None,
-                          "population": [self._new_individual()
-                                         for _ in range(self.hparams["population_size"])],
-                          "hof": tools.HallOfFame(1), "status": "running", "evaluations": 0,
-                          "best_value": None, "best_solution": None}
+                          "population": population, "hof": tools.HallOfFame(1),
+                          "status": "running", "evaluations": 0}
             self._init_state(self.state)
-        self._saved_simulations = self.budget.used
+        self._saved = self.evaluator.state_dict()
         start = time.perf_counter()
         bar = self._progress(budget)
         self.interrupted = False
         try:
-            with common.terminate_as_interrupt():
-                self._run(callback, bar)
-        except common.BudgetExhausted:
+            with terminate_as_interrupt(), own_global_random(self.random):
+                self._random_live = True
+                try:
+                    self._run(callback, bar)
+                finally:
+                    self._random_live = False
+        except BudgetExhausted:
             self.state["status"] = "budget"
         except KeyboardInterrupt:
             # The checkpoint of the last complete evaluation stays as it is: resuming from it
             # redoes the interrupted evaluation with the same random numbers.
             self.interrupted = True
-            log.warning("training interrupted after %d simulations", self.budget.used)
+            log.warning("training interrupted after %d simulations", self.evaluator.used)
         finally:
             if bar is not None:
                 bar.close()
             if self.interrupted:  # back to the last checkpoint: what a resume continues from
-                self.budget.used = self._saved_simulations
-                self.history.truncate(self._saved_simulations)
+                self.evaluator.load_state(self._saved)
             else:
                 self._save_state()
-            self.history.close()
+            self.evaluator.close()
         self.wall_seconds = time.perf_counter() - start
         self.policy = self._make_policy()
         return self
@@ -175,7 +197,7 @@ class EvolutionaryTrainer:
             return None
         from tqdm.auto import tqdm
 
-        return tqdm(total=budget, initial=self.budget.used, desc=self.method, unit="sim")
+        return tqdm(total=budget, initial=self.evaluator.used, desc=self.method, unit="sim")
 
     def _run(self, callback, bar) -> None:
         st = self.state
@@ -210,11 +232,11 @@ class EvolutionaryTrainer:
         while st["pos"] < len(individuals):
             ind = individuals[st["pos"]]
             if not ind.fitness.valid:
-                used = self.budget.used
+                used = self.evaluator.used
                 self._evaluate(ind, generation)
                 st["evaluations"] += 1
                 if bar is not None:
-                    bar.update(self.budget.used - used)
+                    bar.update(self.evaluator.used - used)
             st["pos"] += 1
             self._save_state()
 
@@ -222,7 +244,7 @@ class EvolutionaryTrainer:
         pop = self.state["population"]
         fits = [ind.fitness.values[0] for ind in pop]
         metrics = {"train/generation": self.state["generation"],
-                   "train/simulations": self.budget.used,
+                   "train/simulations": self.evaluator.used,
                    "train/best_fitness": self.state["hof"][0].fitness.values[0],
                    "train/mean_fitness": float(np.mean(fits))}
         if self.verbose >= 2:
@@ -231,22 +253,34 @@ class EvolutionaryTrainer:
 
     # -- checkpoints -----------------------------------------------------------------------------
     def _save_state(self) -> None:
-        self._saved_simulations = self.budget.used
-        if self._checkpoint_path is None:
-            return
+        evaluator = self.evaluator.state_dict()
+        if self._checkpoint_path is not None:
+            self._write_checkpoint(evaluator)
+        # Only once the checkpoint is on disk is it what an interrupted run returns to.
+        self._saved = evaluator
+
+    def _write_checkpoint(self, evaluator: dict[str, Any]) -> None:
         st = self.state
-        env_rng = getattr(self.env.unwrapped, "_np_random", None)
+        env_rng = self._env_rng_state()
         packed = {k: v for k, v in st.items() if k not in ("population", "offspring", "hof")}
         packed.update(
             population=[self._pack_with_fitness(i) for i in st["population"]],
             offspring=None if st["offspring"] is None
             else [self._pack_with_fitness(i) for i in st["offspring"]],
             hof=[self._pack_with_fitness(i) for i in st["hof"]],
-            py_random=random.getstate(), np_random=self.rng.bit_generator.state,
-            env_rng=None if env_rng is None else env_rng.bit_generator.state,
-            env_seed=self.env_seed, simulations=self.budget.used,
+            py_random=(random.getstate() if self._random_live else self.random.getstate()),
+            np_random=self.rng.bit_generator.state,
+            env_rng=env_rng, env_seed=self.env_seed, simulations=evaluator["used"],
+            evaluator=evaluator,
         )
-        common.save_checkpoint(self._checkpoint_path, packed)
+        save_checkpoint(self._checkpoint_path, packed)
+
+    def _env_rng_state(self) -> dict[str, Any] | None:
+        """The env's RNG state, or None before its first reset (Gymnasium creates the
+        Generator on first use, and reading ``np_random`` would create one)."""
+        if self.env_seed is not None:
+            return None
+        return self.env.unwrapped.np_random.bit_generator.state
 
     def _pack_with_fitness(self, ind) -> tuple[Any, tuple | None]:
         return self._pack(ind), (ind.fitness.values if ind.fitness.valid else None)
@@ -265,12 +299,14 @@ class EvolutionaryTrainer:
         hof = tools.HallOfFame(1)
         hof.update([self._unpack_with_fitness(i) for i in packed["hof"]])
         st["hof"] = hof
-        random.setstate(packed["py_random"])
+        self.random = random.Random()
+        self.random.setstate(packed["py_random"])
         self.rng = np.random.default_rng()
         self.rng.bit_generator.state = packed["np_random"]
         if packed.get("env_rng") is not None:
-            self.env.unwrapped.np_random = np.random.Generator(np.random.PCG64())
-            self.env.unwrapped.np_random.bit_generator.state = packed["env_rng"]
+            env_rng = np.random.Generator(np.random.PCG64())
+            env_rng.bit_generator.state = packed["env_rng"]
+            self.env.unwrapped.np_random = env_rng
         self.env_seed = packed["env_seed"]
         self.state = st
 
@@ -292,7 +328,7 @@ class EvolutionaryTrainer:
     @property
     def simulations(self) -> int:
         """Real simulations run."""
-        return self.budget.used
+        return self.evaluator.used
 
     @property
     def nominal_simulations(self) -> int:

@@ -26,9 +26,9 @@ from functools import partial
 
 from deap import base, gp, tools
 
+from scmgym.errors import BudgetExhausted
 from scmgym.policies import GPTreePolicy
 from scmgym.policies import tree as T
-from scmgym.trainers import common
 from scmgym.trainers.evolution import EvolutionaryTrainer, check_param
 
 # Types of the HFS primitive set (marker classes; values are plain ints at run time).
@@ -207,6 +207,33 @@ def parse_expression(text: str, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
     return gp.PrimitiveTree(nodes)
 
 
+def cx_one_point(ind1: gp.PrimitiveTree, ind2: gp.PrimitiveTree):
+    """Typed one-point subtree crossover, deterministic for a given ``random`` state.
+
+    The same operator as DEAP's ``gp.cxOnePoint``: pick a node type common to both trees
+    (roots excluded), then one node of that type in each, and swap the subtrees rooted there.
+    DEAP draws the type from a ``set`` of type classes, whose order depends on memory
+    addresses, so the same seed gave different runs in different processes (DEAP issue #190).
+    Here the common types are ordered by name before the draw.
+    """
+    if len(ind1) < 2 or len(ind2) < 2:
+        return ind1, ind2
+    types1: dict[type, list[int]] = {}
+    types2: dict[type, list[int]] = {}
+    for idx, node in enumerate(ind1[1:], 1):
+        types1.setdefault(node.ret, []).append(idx)
+    for idx, node in enumerate(ind2[1:], 1):
+        types2.setdefault(node.ret, []).append(idx)
+    common = sorted((t for t in types1 if t in types2),
+                    key=lambda t: (t.__module__, t.__qualname__))
+    if common:
+        type_ = random.choice(common)
+        slice1 = ind1.searchSubtree(random.choice(types1[type_]))
+        slice2 = ind2.searchSubtree(random.choice(types2[type_]))
+        ind1[slice1], ind2[slice2] = ind2[slice2], ind1[slice1]
+    return ind1, ind2
+
+
 # ------------------------------------------------------------------------------------------------
 # Expression -> tree
 # ------------------------------------------------------------------------------------------------
@@ -346,19 +373,22 @@ class GPTrainer(EvolutionaryTrainer):
                        mutation_depth=list(mutation_depth), max_height=max_height,
                        boolean_ops=boolean_ops, num_machine_types=num_machine_types, seed=seed)
         super().__init__(env, hparams, verbose)
-        if self.objective.name == "makespan":
-            self.pset = hfs_primitive_set(self.schema, int(env.action_space.n), num_machine_types)
-            self.inputs = HFS_INPUTS
-        else:
-            self.pset = mob_primitive_set(boolean_ops)
-            self.inputs = MOB_INPUTS
-        self.fitness_class = _FitnessMin if self.objective.sense == "min" else _FitnessMax
+        builders = {
+            "hfs": lambda: (hfs_primitive_set(self.schema, int(env.action_space.n),
+                                              num_machine_types), HFS_INPUTS),
+            "make-or-buy": lambda: (mob_primitive_set(boolean_ops), MOB_INPUTS),
+        }
+        if self.plant.name not in builders:
+            raise ValueError(f"GP has no primitive set for plant {self.plant.name!r}; "
+                             f"allowed: {', '.join(builders)}")
+        self.pset, self.inputs = builders[self.plant.name]()
+        self.fitness_class = _FitnessMin if self.objective.direction == "min" else _FitnessMax
         tb = base.Toolbox()
         tb.register("expr", gp.genHalfAndHalf, pset=self.pset, min_=init_depth[0],
                     max_=init_depth[1])
         tb.register("expr_mut", gp.genHalfAndHalf, min_=mutation_depth[0],
                     max_=mutation_depth[1])
-        tb.register("mate", gp.cxOnePoint)
+        tb.register("mate", cx_one_point)
         tb.register("mutate", gp.mutUniform, expr=tb.expr_mut, pset=self.pset)
         tb.register("select", tools.selTournament, tournsize=tournament_size)
         if max_height is not None:
@@ -405,8 +435,8 @@ class GPTrainer(EvolutionaryTrainer):
 
     def _evaluate(self, ind: GPIndividual, generation: int) -> None:
         """One episode with the tree deciding every step; fitness = the plant objective."""
-        if self.budget.remaining < 1:
-            raise common.BudgetExhausted("budget spent")
+        if self.evaluator.remaining < 1:
+            raise BudgetExhausted("budget spent")
         root = self.tree_of(ind)
         _, value = self._episode(lambda obs: T.find_leaf(root, obs).action, generation)
         ind.fitness.values = (value,)
@@ -418,5 +448,5 @@ class GPTrainer(EvolutionaryTrainer):
         best = hof[0]
         meta = {"trainer": "gp", "objective": self.objective.name,
                 "fitness": best.fitness.values[0], "hparams": self.hparams,
-                "simulations": self.budget.used, "generations": self.state["generation"]}
+                "simulations": self.evaluator.used, "generations": self.state["generation"]}
         return GPTreePolicy(self.tree_of(best), self.schema, meta, expression=str(best))

@@ -37,10 +37,12 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import VecEnv
 
-from scmgym.experiments.problem import BudgetedEvaluator, Problem, RunResult
+from scmgym.core import BudgetedEvaluator, check_param, plant_of_env
+from scmgym.core.io import jsonable, terminate_as_interrupt
+from scmgym.core.params import is_int as _is_int
+from scmgym.core.params import is_number as _is_number
 from scmgym.policies.base import evaluate_policy
-from scmgym.trainers import common
-from scmgym.trainers.evolution import check_param
+from scmgym.trainers.evolution import Callback
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +53,6 @@ PAPER_HYPERPARAMETERS: dict[str, Any] = {
     "max_grad_norm": 1e10, "net_arch": (256, 256), "activation": "tanh", "device": "cpu",
 }
 
-#: The env of the study's RL variant of the HFS plant (hfs spec §7.2): numeric priorities
-#: ``Discrete(n)``, orders presented in CSV order.
-HFS_RL_ENV_KWARGS: dict[str, Any] = {"action": "priority", "shuffle": False}
-
 #: Default seed of :meth:`PPOTrainer.evaluate` is the training seed plus this offset, so the
 #: evaluation episodes are fresh replications, not the training ones.
 EVAL_SEED_OFFSET = 10_000
@@ -63,15 +61,6 @@ _ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu")
 #: PPO arguments the trainer sets itself (not overridable).
 _MANAGED = ("self", "policy", "env", "seed", "verbose", "_init_setup_model")
 
-HistoryFn = Callable[[float, "list[int] | None"], Any]
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int | np.integer) and not isinstance(x, bool)
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool)
 
 
 def sb3_ppo_arguments() -> tuple[str, ...]:
@@ -80,51 +69,14 @@ def sb3_ppo_arguments() -> tuple[str, ...]:
     return tuple(n for n in names if n not in _MANAGED)
 
 
-def episode_solution(info: dict[str, Any]) -> list[int] | None:
-    """The solution an episode simulated, from its final ``info``.
-
-    HFS: ``info["order"]``, the priority order (order ids, highest priority first).
-    Make-or-buy: the 0/1 decision vector (1 = buy) indexed by ``order_id - 1``, rebuilt from the
-    per-order records in ``info["orders"]``. None for any other env.
-
-    >>> episode_solution({"orders": [{"order_id": 2, "decision": 1},
-    ...                              {"order_id": 1, "decision": 0}]})
-    [0, 1]
-    """
-    if "order" in info:
-        return [int(x) for x in info["order"]]
-    if "orders" in info:
-        records = info["orders"]
-        vector = [0] * len(records)
-        for rec in records:
-            vector[int(rec["order_id"]) - 1] = int(rec["decision"])
-        return vector
-    return None
-
-
-def _jsonable(value: Any) -> Any:
-    """Hyperparameters as plain JSON data (tuples as lists, anything else exotic as repr)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return repr(value)
-
-
 class _EpisodeBudget(BaseCallback):
     """Counts finished episodes, records each, and stops SB3 when the budget is reached."""
 
-    def __init__(self, trainer: PPOTrainer, budget: int, callback, history: HistoryFn | None,
-                 bar) -> None:
+    def __init__(self, trainer: PPOTrainer, budget: int, callback, bar) -> None:
         super().__init__(verbose=0)
         self.trainer = trainer
         self.budget = budget
         self.user_callback = callback
-        self.history_fn = history
         self.bar = bar
         self.finished = 0
         self.stopped = False  # by the budget or by the user callback
@@ -144,7 +96,7 @@ class _EpisodeBudget(BaseCallback):
                 break
             episode_return = float(self.returns[i])
             self.returns[i] = 0.0
-            value = self.trainer._record_episode(infos[i], episode_return, self.history_fn)
+            value = self.trainer._record_episode(infos[i], episode_return)
             self._iteration_values.append(value)
             self.finished += 1
             if self.bar is not None:
@@ -296,7 +248,7 @@ class PPOTrainer:
         self.env = env
         self.seed = int(seed)
         self.verbose = verbose
-        self.objective = common.objective_of(env)
+        self.objective = plant_of_env(env).objective
         self.hparams: dict[str, Any] = {
             "learning_rate": learning_rate, "n_steps": int(n_steps),
             "batch_size": int(batch_size), "n_epochs": int(n_epochs), "gamma": float(gamma),
@@ -314,22 +266,18 @@ class PPOTrainer:
     def _check_env(env) -> None:
         from gymnasium import spaces
 
-        from scmgym.envs.hfs import HybridFlowShopEnv
-        from scmgym.envs.make_or_buy import MakeOrBuyEnv
-
         if isinstance(env, VecEnv) or not hasattr(env, "unwrapped"):
             raise ValueError(f"env={env!r}; allowed: one Gymnasium env (HybridFlowShopEnv or "
                              "MakeOrBuyEnv), not a VecEnv")
-        base = env.unwrapped
-        if not isinstance(base, HybridFlowShopEnv | MakeOrBuyEnv):
-            raise ValueError(f"env={type(base).__name__}; allowed: scmgym HybridFlowShopEnv or "
-                             "MakeOrBuyEnv")
+        plant = plant_of_env(env)  # a clear error for anything but an scmgym plant env
         if not isinstance(env.action_space, spaces.Discrete):
             raise ValueError(f"env action space {env.action_space}; allowed: Discrete")
-        if isinstance(base, HybridFlowShopEnv) and (base.action_mode != "priority"
-                                                    or base.shuffle):
-            log.info("HFS env with action=%r, shuffle=%s: not the study's RL variant "
-                     "(action='priority', shuffle=False)", base.action_mode, base.shuffle)
+        base = env.unwrapped
+        variant = {k: getattr(base, "action_mode" if k == "action" else k, v)
+                   for k, v in plant.rl_env_kwargs.items()}
+        if variant != plant.rl_env_kwargs:
+            log.info("%s env with %s: not the study's RL variant %s", plant.name, variant,
+                     plant.rl_env_kwargs)
 
     def _build_model(self) -> PPO:
         import torch
@@ -352,7 +300,8 @@ class PPOTrainer:
             raise ValueError(f"stable-baselines3 PPO rejected the hyperparameters: {exc}") from exc
 
     def _init_state(self) -> None:
-        self.history = common.History(None, self.objective)
+        self.evaluator = BudgetedEvaluator(None, 1, objective=self.objective)
+        self.evaluator.budget = 0  # raised by each learn() call
         self.best_training_value: float | None = None
         self.best_training_solution: list[int] | None = None
         self.best_training_simulation: int | None = None
@@ -371,11 +320,11 @@ class PPOTrainer:
     @property
     def simulations(self) -> int:
         """Finished training episodes (real simulations) so far."""
-        return len(self.history.rows)
+        return self.evaluator.used
 
     # -- training --------------------------------------------------------------------------------
-    def learn(self, budget: int = 5000, callback: common.Callback | BaseCallback | None = None,
-              history: HistoryFn | None = None) -> PPOTrainer:
+    def learn(self, budget: int = 5000, callback: Callback | BaseCallback | None = None,
+              history_path: str | Path | None = None) -> PPOTrainer:
         """Train until ``budget`` more episodes have finished (or a callback stops it).
 
         Args:
@@ -388,16 +337,21 @@ class PPOTrainer:
                 ``train/episode_return``, ``train/iteration``, ``train/timesteps``); returning
                 False stops training. An SB3 ``BaseCallback`` is also accepted and runs beside
                 the budget counter.
-            history: called once per finished episode as ``history(value, solution)``
-                (e.g. ``BudgetedEvaluator.record``).
+            history_path: if given (at the first call), the one history (``history.csv``)
+                is written there as the episodes finish.
 
         Returns:
-            self, with ``history``, ``best_training_*`` and the trained ``model``.
+            self, with ``evaluator`` (budget and history), ``best_training_*`` and the
+            trained ``model``.
         """
         check_param("budget", budget, _is_int(budget) and budget >= 1,
                     "a positive number of simulations")
+        if history_path is not None and self.evaluator.used == 0:
+            self.evaluator = BudgetedEvaluator(None, 1, objective=self.objective,
+                                               history_path=Path(history_path))
+        self.evaluator.budget = self.evaluator.used + int(budget)
         user_fn = None if isinstance(callback, BaseCallback) else callback
-        counter = _EpisodeBudget(self, int(budget), user_fn, history, self._progress(budget))
+        counter = _EpisodeBudget(self, int(budget), user_fn, self._progress(budget))
         callbacks: BaseCallback = (CallbackList([counter, callback])
                                    if isinstance(callback, BaseCallback) else counter)
         if not self._seeded:
@@ -410,7 +364,7 @@ class PPOTrainer:
         self.interrupted = False
         first = self.model.num_timesteps == 0
         try:
-            with common.terminate_as_interrupt():
+            with terminate_as_interrupt():
                 while counter.finished < budget and not counter.stopped:
                     steps = (budget - counter.finished) * episode_steps
                     target = steps + (0 if first else self.model.num_timesteps)
@@ -444,11 +398,11 @@ class PPOTrainer:
 
         return tqdm(total=budget, desc=self.method, unit="sim", disable=None)
 
-    def _record_episode(self, info: dict[str, Any], episode_return: float,
-                        history: HistoryFn | None) -> float:
-        value = float(info[self.objective.name])
-        solution = episode_solution(info)
-        self.history.record(value, episode_return, self.iterations)
+    def _record_episode(self, info: dict[str, Any], episode_return: float) -> float:
+        value = float(info["objective"])
+        solution = [int(x) for x in info["solution"]]
+        self.evaluator.generation = self.iterations
+        self.evaluator.record(value, solution, episode_return=episode_return)
         if (self.best_training_value is None
                 or self.objective.better(value, self.best_training_value)):
             self.best_training_value = value
@@ -456,8 +410,6 @@ class PPOTrainer:
             self.best_training_simulation = self.simulations
             seed = info.get("episode_seed")
             self.best_training_episode_seed = None if seed is None else int(seed)
-        if history is not None:
-            history(value, solution)
         return value
 
     def _metrics(self, value: float, episode_return: float) -> dict[str, Any]:
@@ -507,7 +459,7 @@ class PPOTrainer:
         final = self.final_policy or {}
         return {
             "method": self.method, "objective": self.objective.name,
-            "sense": self.objective.sense, "simulations": self.simulations,
+            "direction": self.objective.direction, "simulations": self.simulations,
             "timesteps": int(self.model.num_timesteps), "iterations": self.iterations,
             "wall_seconds": self.wall_seconds,
             "best_training_value": self.best_training_value,
@@ -526,7 +478,7 @@ class PPOTrainer:
         if path.suffix != ".zip":
             path = path.with_name(path.name + ".zip")
         # SB3 saves the model's attributes; this one is plain JSON data.
-        self.model.scmgym_meta = _jsonable({
+        self.model.scmgym_meta = jsonable({
             "seed": self.seed, "hparams": self.hparams, "report": self.report()})
         self.model.save(path)
         return path
@@ -546,7 +498,7 @@ class PPOTrainer:
         trainer.env = env
         trainer.seed = int(meta.get("seed", model.seed or 0))
         trainer.verbose = verbose
-        trainer.objective = common.objective_of(env)
+        trainer.objective = plant_of_env(env).objective
         trainer.hparams = dict(meta.get("hparams", {}))
         trainer.model = model
         trainer._init_state()
@@ -556,62 +508,3 @@ class PPOTrainer:
         trainer.best_training_episode_seed = report.get("best_training_episode_seed")
         model._last_obs = None  # continue with a fresh reset, not the obs at save time
         return trainer
-
-
-def run_ppo(problem: Problem, budget: int, seed: int, run_dir: str | Path | None = None,
-            eval_episodes: int = 100, **hyperparameters: Any) -> RunResult:
-    """PPO on a :class:`~scmgym.experiments.problem.Problem`, as one comparison run.
-
-    The env is the study's RL variant (HFS: ``action="priority"``, ``shuffle=False``;
-    make-or-buy: the default env). Every finished training episode is recorded by a
-    :class:`~scmgym.experiments.problem.BudgetedEvaluator` (``history.csv`` in ``run_dir``
-    as it goes), so the history has one row per simulation like every other method.
-
-    Args:
-        problem: the plant instance.
-        budget: training episodes (simulations).
-        seed: the trainer's seed.
-        run_dir: if given, ``history.csv`` and the SB3 model ``model.zip`` are written there.
-        eval_episodes: episodes of the deterministic final policy (0: no evaluation).
-        **hyperparameters: :class:`PPOTrainer` arguments (``verbose`` included).
-
-    Returns:
-        method ``"ppo"``; ``best_value``/``best_solution`` = the best training episode;
-        ``wall_seconds`` = training time; ``extra["final_policy"]`` = :meth:`PPOTrainer.evaluate`
-        (or None), ``extra["hparams"]``, ``extra["best_training_episode_seed"]`` and
-        ``extra["timesteps"]``.
-    """
-    check_param("eval_episodes", eval_episodes, _is_int(eval_episodes) and eval_episodes >= 0,
-                "an integer >= 0")
-    run_dir = None if run_dir is None else Path(run_dir)
-    env_kwargs = dict(HFS_RL_ENV_KWARGS) if problem.plant == "hfs" else {}
-    env = problem.make_env(**env_kwargs)
-    trainer = PPOTrainer(env, seed=seed, **hyperparameters)
-    evaluator = BudgetedEvaluator(problem, budget, seed=seed,
-                                  history_path=None if run_dir is None
-                                  else run_dir / "history.csv")
-    try:
-        trainer.learn(budget, history=evaluator.record)
-    finally:
-        evaluator.close()
-    if trainer.interrupted:  # Ctrl-C / SIGTERM: not a finished run (no result is written)
-        raise KeyboardInterrupt(f"ppo seed {seed} interrupted")
-    final = None
-    if eval_episodes > 0:
-        start = time.perf_counter()
-        final = trainer.evaluate(eval_episodes)
-        final["wall_seconds"] = time.perf_counter() - start
-    policy = None
-    if run_dir is not None:
-        trainer.save(run_dir / "model.zip")
-        policy = {"kind": "sb3-ppo", "file": "model.zip"}
-    return RunResult(
-        method="ppo", problem=problem.label, seed=seed, best_value=evaluator.best_value,
-        best_solution=evaluator.best_solution, simulations=evaluator.used,
-        wall_seconds=trainer.wall_seconds, history=evaluator.rows, policy=policy,
-        extra={"final_policy": final, "hparams": _jsonable(trainer.hparams),
-               "env": _jsonable({**problem.env_kwargs(), **env_kwargs}),
-               "best_training_episode_seed": trainer.best_training_episode_seed,
-               "timesteps": int(trainer.model.num_timesteps),
-               "interrupted": trainer.interrupted},
-    )

@@ -43,7 +43,7 @@ time limit.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -97,21 +97,21 @@ def build_hfs_model(  # noqa: C901  (one family of constraints after another)
     instance: hfs.HFSInstance,
     workers: hfs.Workers | Sequence[int] | str = (2, 5, 2),
     *,
-    stations: int = 20,
-    trucks_per_day: int = 1,
-    pickup: hfs.PickupMode = "same_update",
+    plant: hfs.PlantOptions | None = None,
     upper_bound: int | None = None,
     bucket: int = 7,
     dense_head: int = 30,
     kinds: str = "auto",
+    **legacy: Any,
 ) -> Any:
     """Build the time-indexed relaxation as a Pyomo ``ConcreteModel`` minimising the makespan.
 
     Args:
         instance: the orders.
         workers: the M, E, R pools.
-        stations, trucks_per_day, pickup: the plant options of
-            :func:`scmgym.simulators.hfs.simulate`.
+        plant: the plant options (default :class:`~scmgym.simulators.hfs.PlantOptions`); the
+            keywords ``stations=``, ``trucks_per_day=``, ``pickup=`` are accepted instead, as
+            in :func:`scmgym.simulators.hfs.simulate`.
         upper_bound: a makespan some priority order reaches (the horizon); by default the best of
             EDD and identity, simulated. It must be an achievable makespan for the bound to hold.
         bucket: days per time bucket in the middle of the horizon (1 = fully daily).
@@ -129,17 +129,15 @@ def build_hfs_model(  # noqa: C901  (one family of constraints after another)
     import pyomo.environ as pyo
 
     w = hfs.Workers.parse(workers)
-    hfs.check_feasible(instance, w, stations=stations, trucks_per_day=trucks_per_day)
+    plant = hfs.PlantOptions.of(plant, **legacy)
+    hfs.check_feasible(instance, w, options=plant)
     if bucket < 1:
         raise ValueError(f"bucket must be >= 1 day, got {bucket}")
-    lag = 1 if pickup == "next_update" else 0
-    if pickup not in ("same_update", "next_update"):
-        raise ValueError(f"pickup must be 'same_update' or 'next_update', got {pickup!r}")
-    lb = hfs.lower_bound(instance, w, stations=stations, trucks_per_day=trucks_per_day)
+    lag = 1 if plant.pickup == "next_update" else 0
+    lb = hfs.lower_bound(instance, w, options=plant)
     if upper_bound is None:
         upper_bound = min(
-            hfs.simulate(instance, order, workers=w, stations=stations,
-                         trucks_per_day=trucks_per_day, pickup=pickup, record_work=False).makespan
+            hfs.simulate(instance, order, workers=w, options=plant, record_work=False).makespan
             for order in (hfs.edd_order(instance), hfs.identity_order(instance)))
     ub = max(int(upper_bound), lb)
     tail = 3 + lag  # last work day -> delivery
@@ -154,7 +152,7 @@ def build_hfs_model(  # noqa: C901  (one family of constraints after another)
     cum = [{k: np.concatenate([[0], np.cumsum(getattr(t, k.lower()))]).tolist() for k in _KINDS}
            for t in types]
     caps = dict(zip(_KINDS, w, strict=True))
-    bounds = hfs.lower_bounds(instance, w, stations=stations, trucks_per_day=trucks_per_day)
+    bounds = hfs.lower_bounds(instance, w, options=plant)
     near = lb - max_d - 10
     if kinds == "auto":
         kinds = "".join(k for k in _KINDS if bounds.get(f"workers_{k}", 0) >= near)
@@ -257,8 +255,8 @@ def build_hfs_model(  # noqa: C901  (one family of constraints after another)
 
     def trucks_rule(m, d):
         if d - 1 in m.TD:
-            return sum(m.Q[i, d] - m.Q[i, d - 1] for i in m.I) <= trucks_per_day
-        return sum(m.Q[i, d] for i in m.I) <= trucks_per_day * d
+            return sum(m.Q[i, d] - m.Q[i, d - 1] for i in m.I) <= plant.trucks_per_day
+        return sum(m.Q[i, d] for i in m.I) <= plant.trucks_per_day * d
 
     m.trucks = pyo.Constraint(m.TD, rule=trucks_rule)
     m.pickup_deadline = pyo.Constraint(
@@ -337,19 +335,25 @@ def solve_hfs(
     workers: hfs.Workers | Sequence[int] | str = (2, 5, 2),
     *,
     options: SolverOptions | None = None,
-    stations: int = 20,
-    trucks_per_day: int = 1,
-    pickup: hfs.PickupMode = "same_update",
+    plant: hfs.PlantOptions | None = None,
     upper_bound: int | None = None,
     bucket: int = 7,
+    simulate: Callable[[Sequence[int]], float] | None = None,
+    **legacy: Any,
 ) -> HFSMILPResult:
-    """Build and solve the relaxation, simulate the order read off it and report the gap."""
+    """Build and solve the relaxation, simulate the order read off it and report the gap.
+
+    ``options`` are the solver's; ``plant`` (or the keywords ``stations=``, ``trucks_per_day=``,
+    ``pickup=``) the plant's, as in :func:`build_hfs_model`. ``simulate(order) -> makespan``,
+    if given, simulates each candidate order instead of the plain simulator (a budgeted
+    evaluator, so that the candidates count as the method's simulations).
+    """
     import time
 
     w = hfs.Workers.parse(workers)
+    plant = hfs.PlantOptions.of(plant, **legacy)
     start = time.perf_counter()
-    model = build_hfs_model(instance, w, stations=stations, trucks_per_day=trucks_per_day,
-                            pickup=pickup, upper_bound=upper_bound, bucket=bucket)
+    model = build_hfs_model(instance, w, plant=plant, upper_bound=upper_bound, bucket=bucket)
     build_seconds = time.perf_counter() - start
     info: SolveInfo = solve(model, options or SolverOptions())
     analytic = model.data.lower_bound
@@ -362,9 +366,9 @@ def solve_hfs(
     if info.objective is not None:
         for candidate in ORDER_RULES:
             cand_order = order_from_solution(model, candidate)
-            makespan = hfs.simulate(instance, cand_order, workers=w, stations=stations,
-                                    trucks_per_day=trucks_per_day, pickup=pickup,
-                                    record_work=False).makespan
+            makespan = (int(simulate(cand_order)) if simulate is not None else
+                        hfs.simulate(instance, cand_order, workers=w, options=plant,
+                                     record_work=False).makespan)
             if simulated is None or makespan < simulated:
                 order, simulated, rule = cand_order, makespan, candidate
         gap = round((simulated - bound) / simulated, 6)

@@ -1,0 +1,149 @@
+"""The two bundled plants' specs: the Adige hybrid flow shop and the ABCD make-or-buy plant.
+
+Each function here is the one place that knows that plant's detail; the rest of the package
+reaches it through :func:`scmgym.core.registry.get_plant`. Simulators are imported on first use,
+so importing the registry stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from scmgym.core.registry import Objective, PlantSpec, register_plant
+from scmgym.core.schema import Feature, TreeSchema
+
+# -- Adige hybrid flow shop ------------------------------------------------------------------
+
+HFS_FEATURES = ("machine_type", "basement_day", "panel_day", "due_day", "remaining")
+
+
+def _hfs_load(dataset: str):
+    from scmgym.simulators import hfs
+
+    return hfs.load_instance(dataset)
+
+
+def _hfs_check(instance, problem) -> None:
+    from scmgym.simulators import hfs
+
+    hfs.check_feasible(instance, problem.workers)
+
+
+def _hfs_simulate(problem, solution: Sequence[int], seed: int) -> float:
+    from scmgym.simulators import hfs
+
+    return float(hfs.simulate(problem.instance, list(solution), workers=problem.workers,
+                              seed=seed, record_work=False).makespan)
+
+
+def _hfs_tree_schema(env) -> TreeSchema:
+    from scmgym.simulators import hfs
+
+    base = env.unwrapped
+    low = np.asarray(base.observation_space.low)
+    high = np.asarray(base.observation_space.high)
+    cats = tuple(sorted(hfs.TYPE_CODES, key=hfs.TYPE_CODES.get))
+    feats = tuple(Feature(n, int(lo), int(hi), cats if i == 0 else None)
+                  for i, (n, lo, hi) in enumerate(zip(HFS_FEATURES, low, high, strict=True)))
+    word = "level" if base.action_mode == "level" else "priority"
+    return TreeSchema(feats, tuple(f"{word} {k}" for k in range(base.action_space.n)))
+
+
+def _hfs_observations(env) -> list[list[int]]:
+    inst = env.unwrapped.instance
+    cols = [inst.column(c) for c in ("type_code", "date_basement_arrival",
+                                     "date_electrical_panel_arrival", "date_delivery")]
+    n = inst.n
+    return [[*(int(c[i]) for c in cols), n - i] for i in range(n)]
+
+
+def _hfs_lower_bound(problem) -> int:
+    from scmgym.simulators import hfs
+
+    return hfs.lower_bound(problem.instance, problem.workers)
+
+
+def _hfs_gantt(problem, solution: Sequence[int], path, title: str):
+    from scmgym.plots import hfs_gantt
+    from scmgym.simulators import hfs
+
+    res = hfs.simulate(problem.instance, list(solution), workers=problem.workers)
+    return hfs_gantt(res, path, title=f"{title}, makespan {res.makespan}")
+
+
+HFS = register_plant(PlantSpec(
+    name="hfs",
+    title="Adige hybrid flow shop",
+    objective=Objective("makespan", "min"),
+    solution="permutation",
+    stochastic=False,
+    datasets=("d1", "d2", "d3", "d4", "d5"),
+    env_id="scmgym/HybridFlowShop-v0",
+    env_entry_point="scmgym.envs.hfs:HybridFlowShopEnv",
+    settings=("workers",),
+    load=_hfs_load,
+    check=_hfs_check,
+    simulate=_hfs_simulate,
+    env_kwargs=lambda p: {"dataset": p.dataset, "workers": tuple(p.workers)},
+    label=lambda p: f"{p.name} ({','.join(map(str, p.workers))})",
+    tree_schema=_hfs_tree_schema,
+    observations=_hfs_observations,
+    lower_bound=_hfs_lower_bound,
+    # The study's RL variant (hfs spec §7.2): numeric priorities, orders in CSV order.
+    rl_env_kwargs={"action": "priority", "shuffle": False},
+    schedule_plot=_hfs_gantt,
+))
+
+# -- ABCD make-or-buy plant ------------------------------------------------------------------
+
+
+def _mob_load(dataset: str):
+    from scmgym.simulators import make_or_buy as mob
+
+    return mob.load_instance(dataset)
+
+
+def _mob_simulate(problem, solution: Sequence[int], seed: int) -> float:
+    from scmgym.simulators import make_or_buy as mob
+
+    return float(mob.simulate(problem.instance, list(solution), seed=seed).revenue)
+
+
+def _mob_tree_schema(env) -> TreeSchema:
+    base = env.unwrapped
+    low = np.asarray(base.observation_space.low)
+    high = np.asarray(base.observation_space.high)
+    feats = tuple(Feature(n, int(np.floor(lo)), int(np.ceil(hi)))
+                  for n, lo, hi in zip(base.feature_names, low, high, strict=True))
+    return TreeSchema(feats, ("make", "buy"))
+
+
+def _mob_observations(env) -> list[list[int]]:
+    base = env.unwrapped
+    return [[int(getattr(o, k)) for k in base.feature_names[:3]] for o in base.instance.orders]
+
+
+def _no_check(instance: Any, problem: Any) -> None:
+    """Every make-or-buy instance can be simulated."""
+
+
+MAKE_OR_BUY = register_plant(PlantSpec(
+    name="make-or-buy",
+    title="ABCD make-or-buy plant",
+    objective=Objective("revenue", "max"),
+    solution="binary",
+    stochastic=True,
+    datasets=("list1", "list2", "list3"),
+    env_id="scmgym/MakeOrBuy-v0",
+    env_entry_point="scmgym.envs.make_or_buy:MakeOrBuyEnv",
+    load=_mob_load,
+    check=_no_check,
+    simulate=_mob_simulate,
+    env_kwargs=lambda p: {"dataset": p.dataset},
+    label=lambda p: p.name,
+    tree_schema=_mob_tree_schema,
+    observations=_mob_observations,
+))

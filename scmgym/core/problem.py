@@ -1,0 +1,138 @@
+"""A problem: one plant, one instance and the plant's settings, seen by every method.
+
+Schedule-as-a-whole methods call :meth:`Problem.evaluate` (one real simulation of a whole
+solution); policy-learning methods call :meth:`Problem.make_env`. Everything plant-specific is
+asked of the plant's :class:`~scmgym.core.registry.PlantSpec`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scmgym.core.registry import Objective, PlantSpec, get_plant, resolve
+from scmgym.errors import DataError
+
+
+def parse_workers(value: Sequence[int] | str) -> tuple[int, int, int]:
+    from scmgym.simulators.hfs import Workers
+
+    return tuple(Workers.parse(value))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One plant instance seen as a black box ``evaluate(solution, seed) -> objective``.
+
+    Args:
+        plant: a registered plant name (``"hfs"`` or ``"make-or-buy"``).
+        dataset: a bundled name or a path.
+        workers: HFS worker pools (M, E, R); a plant without this setting ignores it.
+
+    >>> p = Problem.parse("hfs:d1", "2,5,2")
+    >>> p.label, p.objective.name, p.direction, p.kind, p.size
+    ('hfs:d1 (2,5,2)', 'makespan', 'min', 'permutation', 100)
+    """
+
+    plant: str
+    dataset: str
+    workers: tuple[int, int, int] = (2, 5, 2)
+
+    def __post_init__(self) -> None:
+        spec = get_plant(self.plant)
+        object.__setattr__(self, "dataset", str(self.dataset))
+        if "workers" in spec.settings:
+            object.__setattr__(self, "workers", parse_workers(self.workers))
+        inst = spec.load(self.dataset)
+        spec.check(inst, self)
+        object.__setattr__(self, "_instance", inst)
+
+    @classmethod
+    def parse(cls, text: str, workers: Sequence[int] | str = (2, 5, 2)) -> Problem:
+        """``"PLANT:DATASET"``, e.g. ``"hfs:d1"`` (dataset part: a bundled name or a path)."""
+        from scmgym.core.registry import PLANTS
+
+        plant, sep, dataset = text.partition(":")
+        if not sep or not dataset:
+            allowed = " or ".join(f"{s.name}:<{s.datasets[0]}..{s.datasets[-1]} or path>"
+                                  for s in PLANTS.values())
+            raise DataError("problem must be PLANT:DATASET", value=text, allowed=allowed)
+        return cls(plant, dataset, workers)
+
+    # -- what the plant is -----------------------------------------------------------------------
+    @property
+    def spec(self) -> PlantSpec:
+        return get_plant(self.plant)
+
+    @property
+    def instance(self):
+        return self._instance  # type: ignore[attr-defined]
+
+    @property
+    def name(self) -> str:
+        """``plant:dataset``."""
+        return f"{self.plant}:{self.dataset}"
+
+    @property
+    def label(self) -> str:
+        """The name with the settings that change a result (``hfs:d1 (2,5,2)``)."""
+        return self.spec.label(self)
+
+    @property
+    def objective(self) -> Objective:
+        return self.spec.objective
+
+    @property
+    def direction(self) -> str:
+        """``"min"`` or ``"max"``."""
+        return self.spec.objective.direction
+
+    @property
+    def kind(self) -> str:
+        """Solution space: ``"permutation"`` or ``"binary"`` (1 = buy)."""
+        return self.spec.solution
+
+    @property
+    def size(self) -> int:
+        return self.instance.n
+
+    @property
+    def stochastic(self) -> bool:
+        """Whether one solution's objective varies with the seed."""
+        return self.spec.stochastic
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The plant settings of this problem (e.g. ``{"workers": [2, 5, 2]}``)."""
+        return {k: list(getattr(self, k)) for k in self.spec.settings}
+
+    def better(self, a: float, b: float) -> bool:
+        return self.objective.better(a, b)
+
+    def lower_bound(self) -> int | None:
+        """The plant's analytic lower bound, or None where it has none."""
+        fn = self.spec.lower_bound
+        return None if fn is None else fn(self)
+
+    # -- running it ------------------------------------------------------------------------------
+    def evaluate(self, solution: Sequence[int], *, seed: int = 0) -> float:
+        """One real simulation of ``solution``."""
+        return self.spec.simulate(self, solution, seed)
+
+    def env_kwargs(self, **overrides: Any) -> dict[str, Any]:
+        """Keyword arguments of the plant's env for this problem."""
+        return {**self.spec.env_kwargs(self), **overrides}
+
+    def make_env(self, **kwargs: Any):
+        """The plant's Gymnasium env (the unwrapped class) for this problem."""
+        return resolve(self.spec.env_entry_point)(**self.env_kwargs(**kwargs))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data that rebuilds the problem with :meth:`from_dict`."""
+        return {"plant": self.plant, "dataset": self.dataset, **self.settings}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Problem:
+        kwargs = {k: tuple(v) for k, v in data.items() if k not in ("plant", "dataset")}
+        return cls(data["plant"], data["dataset"], **kwargs)
