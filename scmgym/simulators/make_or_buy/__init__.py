@@ -83,7 +83,12 @@ from scmgym.simulators.make_or_buy.spec import (
     REVENUE_ON_TIME,
     START_DATE,
 )
-from scmgym.simulators.make_or_buy.stepper import EmptyOrders, MakeOrBuySimulation, simulate
+from scmgym.simulators.make_or_buy.stepper import (
+    EmptyOrders,
+    MakeOrBuySimulation,
+    logger,  # noqa: F401
+    simulate,
+)
 
 __all__ = [
     "ASSEMBLY_RATE",

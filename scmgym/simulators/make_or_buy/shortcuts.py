@@ -18,15 +18,15 @@ Each shortcut is a subclass of one actor of :mod:`~scmgym.simulators.make_or_buy
 
 The modes (:data:`MODES`):
 
-================  ==========  ===========  ========  ===========================================
-mode              lines       truck        ticks     same seed, same run as
-================  ==========  ===========  ========  ===========================================
-``fast``          recurrence  skips loops  sampled   ``literal-truck``, ``literal-lines``
-``literal-ticks`` recurrence  skips loops  every     ``literal`` (all its shortcuts are exact)
-``literal-truck`` recurrence  every loop   sampled   ``fast``
-``literal-lines`` processes   every loop   sampled   ``fast``
-``literal``       processes   every loop   every     ``literal-ticks``
-================  ==========  ===========  ========  ===========================================
+=================  ==========  ===========  =======  ====================================
+mode               lines       truck        ticks    same seed, same run as
+=================  ==========  ===========  =======  ====================================
+``fast``           recurrence  skips loops  sampled  ``literal-truck``, ``literal-lines``
+``literal-ticks``  recurrence  skips loops  every    ``literal``
+``literal-truck``  recurrence  every loop   sampled  ``fast``
+``literal-lines``  processes   every loop   sampled  ``fast``
+``literal``        processes   every loop   every    ``literal-ticks``
+=================  ==========  ===========  =======  ====================================
 
 "Same run" is up to float rounding (~1e-9 days): the shortcuts sum the same draws in another
 order. Every mode has the same distribution of results.
