@@ -21,8 +21,8 @@ from scmgym.baselines.ga import (
     rank_selection,
     swap_mutation,
 )
-from scmgym.experiments import BudgetedEvaluator, Problem, run_with_budget
 from scmgym.errors import BudgetExhausted
+from scmgym.experiments import BudgetedEvaluator, Problem, run_with_budget
 
 METHODS = {"ga": genetic_algorithm, "aco": ant_colony}
 

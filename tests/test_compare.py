@@ -8,8 +8,8 @@ import json
 import pytest
 
 from scmgym.cli import main
-from scmgym.experiments.compare import methods_for
 from scmgym.core import Problem
+from scmgym.experiments.compare import methods_for
 
 
 def read_rows(path):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from deap import base
 
+from scmgym.core import plant_of_env
 from scmgym.envs.hfs import HybridFlowShopEnv
 from scmgym.policies import DecisionTreePolicy, load_policy
 from scmgym.policies import tree as T
-from scmgym.core import plant_of_env
 from scmgym.trainers import eldt
 
 MOB = eldt.Grammar.make_or_buy()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scmgym.baselines.simple import edd_greedy, optuna_tpe, random_search
-from scmgym.errors import DataError
+from scmgym.errors import BudgetExhausted, DataError
 from scmgym.experiments import BudgetedEvaluator, Problem, RunResult, run_with_budget
-from scmgym.errors import BudgetExhausted
 
 
 def test_problem_views():

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from deap import gp
 
+from scmgym.core import plant_of_env
 from scmgym.envs.hfs import HybridFlowShopEnv
 from scmgym.envs.make_or_buy import MakeOrBuyEnv
 from scmgym.policies import GPTreePolicy, load_policy
 from scmgym.policies import tree as T
-from scmgym.core import plant_of_env
 from scmgym.trainers import gp as G
 
 

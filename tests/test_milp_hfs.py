@@ -196,8 +196,8 @@ def test_compare_adds_milp_and_gap(capsys, tmp_path):
 
 def test_summary_of_a_run_without_solution():
     # a MILP stopped before any incumbent: no value, no simulations, and the table says nan
-    from scmgym.experiments.compare import summarise
     from scmgym.core import Problem, RunResult
+    from scmgym.experiments.compare import summarise
 
     problem = Problem.parse("hfs:d1", "2,5,2")
     empty = RunResult(method="milp", problem=problem.name, seed=0, best_value=None,

@@ -8,13 +8,12 @@ import pytest
 import torch
 
 import scmgym  # noqa: F401  (registers the envs)
+from scmgym.core import Problem, RunResult, get_plant
 from scmgym.envs.hfs import HybridFlowShopEnv
 from scmgym.envs.make_or_buy import MakeOrBuyEnv
-from scmgym.core import Problem, RunResult
+from scmgym.experiments.methods import run_method
 from scmgym.simulators import hfs
 from scmgym.simulators import make_or_buy as mob
-from scmgym.core import get_plant
-from scmgym.experiments.methods import run_method
 from scmgym.trainers.ppo import PAPER_HYPERPARAMETERS, PPOTrainer
 
 HFS_RL_ENV_KWARGS = get_plant("hfs").rl_env_kwargs

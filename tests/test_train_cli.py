@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from scmgym.cli import main
-from scmgym.policies import load_policy
 from scmgym.core.io import load_checkpoint
+from scmgym.policies import load_policy
 
 
 def train(capsys, tmp_path, *argv):

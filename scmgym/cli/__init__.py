@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from scmgym import __version__
 from scmgym.errors import ScmgymError
 
-EXIT_USAGE = 2
 EXIT_ERROR = 1
 
 

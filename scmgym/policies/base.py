@@ -190,13 +190,8 @@ class PlanPolicy:
         return {"format": "scmgym-policy", "version": FORMAT_VERSION, "kind": self.kind,
                 "solution": self.solution, "meta": self.meta}
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
-    def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_text(self.to_json())
-        return path
+    to_json = TreePolicy.to_json
+    save = TreePolicy.save
 
     def to_text(self) -> str:
         return "plan: " + " ".join(map(str, self.solution))
@@ -231,24 +226,32 @@ class Evaluation:
         return float(np.std(self.returns, ddof=1)) if len(self.returns) > 1 else 0.0
 
 
+def run_episode(policy, env, seed: int | None, deterministic: bool = True) -> tuple[float, dict]:
+    """One episode of ``policy`` in ``env`` from ``reset(seed=seed)``: (return, final info)."""
+    obs, info = env.reset(seed=seed)
+    state, start, total, done = None, True, 0.0, False
+    while not done:
+        action, state = policy.predict(obs, state=state, episode_start=start,
+                                       deterministic=deterministic)
+        start = False
+        obs, reward, terminated, truncated, info = env.step(int(np.asarray(action)))
+        total += float(reward)
+        done = terminated or truncated
+    return total, info
+
+
 def evaluate_policy(policy, env, n_episodes: int = 10, *, seed: int | None = 0,
                     deterministic: bool = True) -> Evaluation:
     """Run ``policy`` (anything with the SB3 ``predict``) on ``env`` for ``n_episodes`` episodes.
 
     The first reset is seeded with ``seed``; later resets continue the env's RNG, so every episode
-    is a fresh replication and the whole evaluation is reproducible.
+    is a fresh replication and the whole evaluation is reproducible. (To judge a run's policy on
+    a problem, use :func:`scmgym.policies.evaluate`, which seeds every episode from a named
+    stream.)
     """
     returns, infos = [], []
     for ep in range(n_episodes):
-        obs, info = env.reset(seed=seed if ep == 0 else None)
-        state, start, total, done = None, True, 0.0, False
-        while not done:
-            action, state = policy.predict(obs, state=state, episode_start=start,
-                                           deterministic=deterministic)
-            start = False
-            obs, reward, terminated, truncated, info = env.step(int(np.asarray(action)))
-            total += float(reward)
-            done = terminated or truncated
+        total, info = run_episode(policy, env, seed if ep == 0 else None, deterministic)
         returns.append(total)
         infos.append(info)
     return Evaluation(returns, infos)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from scmgym.core import Problem, stream_seeds
-from scmgym.policies.base import PlanPolicy
+from scmgym.policies.base import PlanPolicy, run_episode
 
 
 def summary(values: Sequence[float]) -> dict[str, Any]:
@@ -30,20 +30,6 @@ def summary(values: Sequence[float]) -> dict[str, Any]:
     return {"mean": float(arr.mean()), "sd": float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
             "min": float(arr.min()), "max": float(arr.max()),
             "values": [float(v) for v in arr]}
-
-
-def run_episode(policy, env, seed: int | None, deterministic: bool = True) -> tuple[float, dict]:
-    """One episode of ``policy`` in ``env`` from ``reset(seed=seed)``: (return, final info)."""
-    obs, info = env.reset(seed=seed)
-    state, start, total, done = None, True, 0.0, False
-    while not done:
-        action, state = policy.predict(obs, state=state, episode_start=start,
-                                       deterministic=deterministic)
-        start = False
-        obs, reward, terminated, truncated, info = env.step(int(np.asarray(action)))
-        total += float(reward)
-        done = terminated or truncated
-    return total, info
 
 
 def evaluate(policy, problem: Problem, n_episodes: int = 100, *, stream: str = "reevaluation",
