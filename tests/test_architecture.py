@@ -66,3 +66,25 @@ def test_a_violation_is_caught(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from scmgym.experiments import compare\n")
     assert imports(bad) == [(2, "scmgym.experiments")]
+
+
+def test_the_public_surface_resolves_and_import_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, scmgym\n"
+            "heavy = [m for m in ('torch', 'stable_baselines3', 'optuna', 'pyomo', 'deap')"
+            " if m in sys.modules]\n"
+            "names = [n for n in scmgym.__all__ if getattr(scmgym, n, None) is None]\n"
+            "print(heavy, names)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[] []"
+
+
+def test_unknown_public_name_is_an_attribute_error():
+    import scmgym
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        scmgym.nope  # noqa: B018
+    assert sorted(dir(scmgym)) == sorted(scmgym.__all__)

@@ -152,3 +152,38 @@ def test_resume_after_an_interrupt_equals_an_uninterrupted_run(tmp_path, interru
     assert again.policy == ref.policy
     assert ((tmp_path / "run" / "history.csv").read_text()
             == (tmp_path / "ref" / "history.csv").read_text())
+
+
+GP_UNDER_LAYOUT = """
+import sys, json
+junk = [object() for _ in range(int(sys.argv[1]))]  # moves the memory addresses of what follows
+import deap.gp
+import scmgym.trainers.gp as G
+if sys.argv[2] == "deap":
+    G.cx_one_point = deap.gp.cxOnePoint
+from scmgym.core import Problem
+from scmgym.experiments.methods import run_method
+r = run_method("gp", Problem.parse("hfs:d1"), 150, 3, None, eval_episodes=0)
+print(json.dumps([list(row[:3]) for row in r.history]))
+"""
+
+
+def gp_history(junk: int, operator: str) -> list:
+    out = subprocess.run([sys.executable, "-c", GP_UNDER_LAYOUT, str(junk), operator],
+                         check=True, capture_output=True, text=True, timeout=300).stdout
+    return json.loads(out)
+
+
+def test_gp_does_not_depend_on_memory_addresses():
+    """DEAP issue #190: ``gp.cxOnePoint`` draws a node type from a set of classes, so a run
+    depended on where the classes sit in memory (what was allocated before them). The
+    trainer's crossover orders the types by name: the layout no longer matters."""
+    ours = [gp_history(junk, "ours") for junk in (10, 777, 12345)]
+    assert ours[0] == ours[1] == ours[2] and len(ours[0]) == 150
+
+
+@pytest.mark.slow
+def test_deap_crossover_did_depend_on_memory_addresses():
+    """The check above can fail: with DEAP's operator the same seed gives different runs."""
+    runs = [gp_history(junk, "deap") for junk in (10, 777, 12345)]
+    assert len({json.dumps(r) for r in runs}) > 1

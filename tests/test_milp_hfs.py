@@ -7,7 +7,7 @@ import csv
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from scmgym.baselines.milp import SolverOptions
@@ -85,11 +85,15 @@ def test_violations_are_detected():
     assert violated_constraints(m)
 
 
+MAX_ORDERS = 5
 orders_strategy = st.lists(
     st.tuples(st.sampled_from(TYPES), st.integers(1, 12), st.integers(1, 12),
               st.integers(1, 60)),
-    min_size=1, max_size=5,
+    min_size=1, max_size=MAX_ORDERS,
 )
+# three priority orders, each a permutation of range(MAX_ORDERS) restricted to the ids present
+# (plain values rather than st.data(), so that @example can give them)
+perms_strategy = st.lists(st.permutations(range(MAX_ORDERS)), min_size=3, max_size=3)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -97,11 +101,14 @@ orders_strategy = st.lists(
        workers=st.tuples(st.integers(1, 2), st.integers(2, 3), st.integers(1, 2)),
        stations=st.integers(1, 3), trucks=st.integers(1, 2),
        pickup=st.sampled_from(["same_update", "next_update"]),
-       kinds=st.sampled_from(["auto", "all"]), data=st.data())
+       kinds=st.sampled_from(["auto", "all"]), perms=perms_strategy)
+# a model left without variables (see test_model_without_variables_is_solved)
+@example(orders=[("lt8_p", 1, 1, 56)], workers=(1, 2, 1), stations=1, trucks=1,
+         pickup="same_update", kinds="auto", perms=[list(range(MAX_ORDERS))] * 3)
 def test_bound_never_exceeds_simulated_makespans(orders, workers, stations, trucks, pickup,
-                                                 kinds, data):
+                                                 kinds, perms):
     inst = hfs.make_instance([(i, *row) for i, row in enumerate(orders)])
-    perms = [data.draw(st.permutations(range(inst.n))) for _ in range(3)]
+    perms = [[i for i in p if i < inst.n] for p in perms]
     runs = [hfs.simulate(inst, p, workers=workers, stations=stations, trucks_per_day=trucks,
                          pickup=pickup) for p in perms]
     # every simulated schedule satisfies the relaxation (built with its own makespan as horizon)
@@ -116,6 +123,47 @@ def test_bound_never_exceeds_simulated_makespans(orders, workers, stations, truc
     assert out.status == "optimal"
     assert out.analytic_bound <= out.bound <= min(r.makespan for r in runs)
     assert out.bound <= out.simulated_makespan
+
+
+def test_model_without_variables_is_solved():
+    # One lt8_p order due on day 56: the due date is the analytic bound and every order reaches
+    # it, so the horizon equals the bound (no makespan indicator) and kinds="auto" drops every
+    # worker kind: the model has no variable and no constraint. HiGHS reports such a model as
+    # "empty" and Pyomo maps that to termination "unknown" without a solution; solve() decides
+    # it itself.
+    inst = hfs.make_instance([(0, "lt8_p", 1, 1, 56)])
+    plant = dict(stations=1, trucks_per_day=1, pickup="same_update")
+    m = build_hfs_model(inst, (1, 2, 1), bucket=3, **plant)
+    assert m.data.lower_bound == m.data.horizon_makespan == 56
+    assert next(m.component_data_objects(pyo.Var), None) is None
+    res = solve_hfs(inst, (1, 2, 1), options=FAST, bucket=3, **plant)
+    assert res.status == "optimal" and res.termination == "emptyModel"
+    assert res.bound == 56 and res.objective == 56
+    assert res.order == (0,) and res.simulated_makespan == 56 and res.gap == 0.0
+
+
+def test_solve_decides_models_without_free_variables():
+    from scmgym.baselines.milp import solve
+
+    m = pyo.ConcreteModel()
+    m.obj = pyo.Objective(expr=56)
+    info = solve(m, FAST)
+    assert (info.status, info.objective, info.bound) == ("optimal", 56, 56)
+    # only fixed variables: the constraints are checked, the objective evaluated
+    m.x = pyo.Var(bounds=(0, 1))
+    m.x.fix(0)
+    m.obj.deactivate()
+    m.obj2 = pyo.Objective(expr=56 + m.x)
+    m.c = pyo.Constraint(expr=m.x >= 1)
+    info = solve(m, FAST)
+    assert info.status == "infeasible" and info.objective is None
+    m.x.fix(1)
+    assert (solve(m, FAST).status, solve(m, FAST).objective) == ("optimal", 57)
+    # the solver name is still checked first
+    from scmgym.errors import ScmgymError
+
+    with pytest.raises(ScmgymError, match="allowed: .*highs"):
+        solve(m, SolverOptions(solver="nosuch"))
 
 
 def test_order_rules_give_permutations():

@@ -138,58 +138,6 @@ _schedule_method("ga", "genetic algorithm (DEAP operators)",
 _schedule_method("aco", "ant colony system", "scmgym.baselines.aco:ant_colony")
 
 
-@register_method("milp", "schedule", "MILP (Pyomo + HiGHS): HFS relaxation bound and order, "
-                 "make-or-buy surrogate plan", deterministic=True)
-def run_milp(problem: Problem, budget: int, seed: int, run_dir: Path | None = None, *,
-             time_limit: float = 300.0) -> RunResult:
-    """The MILP baseline as a run. HFS: the relaxation's bound, and the best of the orders read
-    off it in simulation; make-or-buy: the mean-surrogate plan, simulated once (the comparison
-    re-evaluates it over fresh seeds). The solver's status, objective, bound and times go to
-    ``extra``; the simulations go through the budgeted evaluator like every method's."""
-    from scmgym.baselines.milp import SolverOptions
-    from scmgym.policies import PlanPolicy
-
-    options = SolverOptions(time_limit=time_limit, threads=1)
-    evaluator = BudgetedEvaluator(problem, budget, seed=seed,
-                                  history_path=_history_path(run_dir))
-    start = time.perf_counter()
-    solver = MILP_SOLVERS.get(problem.plant)
-    if solver is None:
-        raise DataError("the MILP method has no model of this plant", value=problem.plant,
-                        allowed=", ".join(MILP_SOLVERS))
-    try:
-        extra = solver(problem, options, evaluator)
-    finally:
-        evaluator.close()
-    plan = (None if evaluator.best_solution is None
-            else PlanPolicy(evaluator.best_solution, {"method": "milp"}).to_dict())
-    return RunResult(method="milp", problem=problem.label, seed=seed,
-                     best_value=evaluator.best_value, best_solution=evaluator.best_solution,
-                     simulations=evaluator.used, wall_seconds=time.perf_counter() - start,
-                     history=evaluator.rows, policy=plan,
-                     extra={"hparams": {"time_limit": time_limit}, **jsonable(extra)})
-
-
-def _milp_hfs(problem: Problem, options, evaluator: BudgetedEvaluator) -> dict[str, Any]:
-    from scmgym.baselines.milp.hfs import solve_hfs
-
-    res = solve_hfs(problem.instance, problem.workers, options=options, simulate=evaluator)
-    return {k: v for k, v in res.to_dict().items() if k not in ("order", "workers")}
-
-
-def _milp_make_or_buy(problem: Problem, options, evaluator: BudgetedEvaluator) -> dict[str, Any]:
-    from scmgym.baselines.milp.make_or_buy import solve_make_or_buy
-
-    res = solve_make_or_buy(problem.instance, options=options, eval_seeds=0)
-    if res.decisions is not None:
-        evaluator(list(res.decisions))
-    return {k: v for k, v in res.to_dict().items() if k != "decisions"}
-
-
-#: The MILP model of each plant: ``solver(problem, options, evaluator) -> extra``.
-MILP_SOLVERS = {"hfs": _milp_hfs, "make-or-buy": _milp_make_or_buy}
-
-
 # -- policy-learning methods ----------------------------------------------------------------------
 
 
@@ -257,6 +205,58 @@ def run_ppo(problem: Problem, budget: int, seed: int, run_dir: Path | None = Non
                "timesteps": int(trainer.model.num_timesteps)})
     result.policy_object = trainer.model  # evaluated without a reload; never saved
     return result
+
+
+@register_method("milp", "schedule", "MILP (Pyomo + HiGHS): HFS relaxation bound and order, "
+                 "make-or-buy surrogate plan", deterministic=True)
+def run_milp(problem: Problem, budget: int, seed: int, run_dir: Path | None = None, *,
+             time_limit: float = 300.0) -> RunResult:
+    """The MILP baseline as a run. HFS: the relaxation's bound, and the best of the orders read
+    off it in simulation; make-or-buy: the mean-surrogate plan, simulated once (the comparison
+    re-evaluates it over fresh seeds). The solver's status, objective, bound and times go to
+    ``extra``; the simulations go through the budgeted evaluator like every method's."""
+    from scmgym.baselines.milp import SolverOptions
+    from scmgym.policies import PlanPolicy
+
+    options = SolverOptions(time_limit=time_limit, threads=1)
+    evaluator = BudgetedEvaluator(problem, budget, seed=seed,
+                                  history_path=_history_path(run_dir))
+    start = time.perf_counter()
+    solver = MILP_SOLVERS.get(problem.plant)
+    if solver is None:
+        raise DataError("the MILP method has no model of this plant", value=problem.plant,
+                        allowed=", ".join(MILP_SOLVERS))
+    try:
+        extra = solver(problem, options, evaluator)
+    finally:
+        evaluator.close()
+    plan = (None if evaluator.best_solution is None
+            else PlanPolicy(evaluator.best_solution, {"method": "milp"}).to_dict())
+    return RunResult(method="milp", problem=problem.label, seed=seed,
+                     best_value=evaluator.best_value, best_solution=evaluator.best_solution,
+                     simulations=evaluator.used, wall_seconds=time.perf_counter() - start,
+                     history=evaluator.rows, policy=plan,
+                     extra={"hparams": {"time_limit": time_limit}, **jsonable(extra)})
+
+
+def _milp_hfs(problem: Problem, options, evaluator: BudgetedEvaluator) -> dict[str, Any]:
+    from scmgym.baselines.milp.hfs import solve_hfs
+
+    res = solve_hfs(problem.instance, problem.workers, options=options, simulate=evaluator)
+    return {k: v for k, v in res.to_dict().items() if k not in ("order", "workers")}
+
+
+def _milp_make_or_buy(problem: Problem, options, evaluator: BudgetedEvaluator) -> dict[str, Any]:
+    from scmgym.baselines.milp.make_or_buy import solve_make_or_buy
+
+    res = solve_make_or_buy(problem.instance, options=options, eval_seeds=0)
+    if res.decisions is not None:
+        evaluator(list(res.decisions))
+    return {k: v for k, v in res.to_dict().items() if k != "decisions"}
+
+
+#: The MILP model of each plant: ``solver(problem, options, evaluator) -> extra``.
+MILP_SOLVERS = {"hfs": _milp_hfs, "make-or-buy": _milp_make_or_buy}
 
 
 # -- the runner -----------------------------------------------------------------------------------

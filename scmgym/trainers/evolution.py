@@ -160,7 +160,9 @@ class EvolutionaryTrainer:
                           "status": "running", "evaluations": 0}
             self._init_state(self.state)
         self._saved = self.evaluator.state_dict()
-        start = time.perf_counter()
+        # A resumed run's time is the sum over its invocations (up to its last checkpoint).
+        self._wall_before = float(self.state.get("wall_seconds", 0.0))
+        self._started = time.perf_counter()
         bar = self._progress(budget)
         self.interrupted = False
         try:
@@ -185,7 +187,7 @@ class EvolutionaryTrainer:
             else:
                 self._save_state()
             self.evaluator.close()
-        self.wall_seconds = time.perf_counter() - start
+        self.wall_seconds = self._elapsed()
         self.policy = self._make_policy()
         return self
 
@@ -271,9 +273,14 @@ class EvolutionaryTrainer:
             py_random=(random.getstate() if self._random_live else self.random.getstate()),
             np_random=self.rng.bit_generator.state,
             env_rng=env_rng, env_seed=self.env_seed, simulations=evaluator["used"],
+            wall_seconds=self._elapsed(),
             evaluator=evaluator,
         )
         save_checkpoint(self._checkpoint_path, packed)
+
+    def _elapsed(self) -> float:
+        """Seconds of this run so far, earlier invocations included."""
+        return self._wall_before + time.perf_counter() - self._started
 
     def _env_rng_state(self) -> dict[str, Any] | None:
         """The env's RNG state, or None before its first reset (Gymnasium creates the

@@ -207,19 +207,13 @@ class PPOTrainer:
                  net_arch: Sequence[int] = (256, 256), activation: str = "tanh",
                  device: str = "cpu", seed: int = 0, verbose: int = 0,
                  **sb3_kwargs: Any) -> None:
-        allowed = sb3_ppo_arguments() + ("net_arch", "activation")
-        unknown = sorted(k for k in sb3_kwargs if k not in allowed)
-        if unknown:
-            raise ValueError(f"unknown PPO hyperparameter(s) {', '.join(unknown)}; allowed: "
-                             f"{', '.join(sorted(allowed))}")
+        # SB3 itself rejects unknown argument names, a learning rate <= 0, n_steps < 2 and a
+        # batch size < 2 (its errors are passed on by _build_model); the checks here are the
+        # ones it does not make.
         check_param("seed", seed, _is_int(seed) and seed >= 0, "an integer >= 0")
         check_param("verbose", verbose, verbose in (0, 1, 2), "0, 1 or 2")
-        check_param("learning_rate", learning_rate, callable(learning_rate)
-                    or (_is_number(learning_rate) and learning_rate > 0),
-                    "a number > 0 or a schedule (callable)")
-        check_param("n_steps", n_steps, _is_int(n_steps) and n_steps >= 1, "an integer >= 1")
         check_param("batch_size", batch_size,
-                    _is_int(batch_size) and 2 <= batch_size <= max(2, n_steps),
+                    not (_is_int(batch_size) and _is_int(n_steps)) or batch_size <= n_steps,
                     f"an integer in [2, n_steps={n_steps}]")
         check_param("n_epochs", n_epochs, _is_int(n_epochs) and n_epochs >= 1, "an integer >= 1")
         for name, value in (("gamma", gamma), ("gae_lambda", gae_lambda)):
@@ -297,7 +291,9 @@ class PPOTrainer:
                 return PPO("MlpPolicy", self.env, seed=self.seed, verbose=0,
                            policy_kwargs=policy_kwargs, **hp)
         except (AssertionError, TypeError, ValueError) as exc:
-            raise ValueError(f"stable-baselines3 PPO rejected the hyperparameters: {exc}") from exc
+            allowed = ", ".join(sorted(sb3_ppo_arguments() + ("net_arch", "activation")))
+            raise ValueError(f"stable-baselines3 PPO rejected the hyperparameters: {exc}; "
+                             f"allowed: the arguments {allowed} in SB3's ranges") from exc
 
     def _init_state(self) -> None:
         self.evaluator = BudgetedEvaluator(None, 1, objective=self.objective)
@@ -380,7 +376,7 @@ class PPOTrainer:
             if counter.stopped or self.interrupted:
                 # SB3 stopped inside a rollout: its last observation is stale, so the next
                 # learn() starts from a fresh reset (the partial rollout is dropped).
-                self.model._last_obs = None
+                self.model.set_env(self.model.get_env(), force_reset=True)
             if counter.bar is not None:
                 counter.bar.close()
             self.wall_seconds += time.perf_counter() - start
@@ -506,5 +502,4 @@ class PPOTrainer:
         trainer.best_training_value = report.get("best_training_value")
         trainer.best_training_solution = report.get("best_training_solution")
         trainer.best_training_episode_seed = report.get("best_training_episode_seed")
-        model._last_obs = None  # continue with a fresh reset, not the obs at save time
         return trainer

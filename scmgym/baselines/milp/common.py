@@ -60,7 +60,44 @@ def solver_names() -> list[str]:
     """Names accepted by :class:`SolverOptions` ``solver``."""
     from pyomo.contrib.solver.common.factory import SolverFactory
 
-    return sorted(SolverFactory._cls)
+    # a pyomo.common.factory.Factory iterates over its registered names
+    return sorted(SolverFactory)
+
+
+def _has_free_variable(model: Any) -> bool:
+    """Whether an unfixed variable appears in an active constraint or objective of ``model``
+    (stops at the first one found, so it is cheap on every real model)."""
+    import pyomo.environ as pyo
+    from pyomo.core.expr.visitor import identify_variables
+
+    for ctype in (pyo.Objective, pyo.Constraint):
+        for comp in model.component_data_objects(ctype, active=True, descend_into=True):
+            expr = comp.expr if ctype is pyo.Objective else comp.body
+            for _ in identify_variables(expr, include_fixed=False):
+                return True
+    return False
+
+
+def _solve_without_variables(model: Any, solver: str, tol: float = 1e-6) -> SolveInfo | None:
+    """Decide a model with no free variable without calling the solver: its constraints are
+    constants (satisfied or not) and its objective is a constant. None if it has several active
+    objectives (left to the solver to reject)."""
+    import pyomo.environ as pyo
+
+    start = time.perf_counter()
+    objectives = list(model.component_data_objects(pyo.Objective, active=True))
+    if len(objectives) > 1:
+        return None
+    for con in model.component_data_objects(pyo.Constraint, active=True):
+        value = pyo.value(con.body)
+        if (con.has_lb() and value < pyo.value(con.lower) - tol) or (
+                con.has_ub() and value > pyo.value(con.upper) + tol):
+            return SolveInfo(status="infeasible", termination="provenInfeasible",
+                             objective=None, bound=None,
+                             solve_seconds=round(time.perf_counter() - start, 3), solver=solver)
+    value = round(float(pyo.value(objectives[0].expr)), 6) if objectives else None
+    return SolveInfo(status="optimal", termination="emptyModel", objective=value, bound=value,
+                     solve_seconds=round(time.perf_counter() - start, 3), solver=solver)
 
 
 def solve(model: Any, options: SolverOptions = SolverOptions()) -> SolveInfo:
@@ -68,13 +105,24 @@ def solve(model: Any, options: SolverOptions = SolverOptions()) -> SolveInfo:
     from pyomo.contrib.solver.common.factory import SolverFactory
     from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
-    if options.solver not in SolverFactory._cls:
+    if options.solver not in SolverFactory:
         raise ScmgymError(f"unknown solver {options.solver!r}; "
                           f"allowed: {', '.join(solver_names())}")
     solver = SolverFactory(options.solver)
     if not solver.available():
         raise ScmgymError(f"solver {options.solver!r} is not available on this machine "
                           f"(for 'highs': pip install highspy)")
+    # A model whose variables were all eliminated while building it (the HFS relaxation when
+    # the analytic bound already equals the horizon and no worker kind is kept) is passed to
+    # HiGHS with 0 columns and 0 rows. HiGHS then stops before presolve with model status
+    # kModelEmpty, and Pyomo's HiGHS interface maps that to TerminationCondition.unknown with
+    # SolutionStatus.noSolution and no objective or bound (Pyomo issue #3106, open as of
+    # 6.10), although the optimum is simply the constant objective. Such a model is decided
+    # here instead (termination "emptyModel", Pyomo's name for a model without variables).
+    if not _has_free_variable(model):
+        trivial = _solve_without_variables(model, options.solver)
+        if trivial is not None:
+            return trivial
     kwargs: dict[str, Any] = {"time_limit": options.time_limit, "rel_gap": options.mip_rel_gap,
                               "load_solutions": False,
                               "raise_exception_on_nonoptimal_result": False}
