@@ -28,7 +28,7 @@ TINY: dict[str, dict] = {
     "random": {}, "edd": {}, "tpe": {},
     "ga": {"population_size": 4, "generations": 3},
     "aco": {"ants": 3, "generations": 3},
-    "eldt": {"population_size": 4, "generations": 3, "n_episodes": 2},
+    "eldt": {"population_size": 4, "generations": 3, "episodes_per_evaluation": 2},
     "gp": {"population_size": 6, "generations": 3},
     "ppo": {"n_steps": 24, "batch_size": 12, "n_epochs": 1, "net_arch": [8]},
     "milp": {"time_limit": 60.0},

@@ -29,7 +29,7 @@ EXIT_INTERRUPTED = 130
 _FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "generations": ("generations", ("eldt", "gp", "ga", "aco")),
     "population": ("population_size", ("eldt", "gp", "ga")),
-    "episodes": ("n_episodes", ("eldt",)),
+    "episodes": ("episodes_per_evaluation", ("eldt",)),
     "replacement": ("replacement", ("eldt",)),
     "lamarckian": ("lamarckian", ("eldt",)),
     "max_height": ("max_height", ("gp",)),

@@ -2,9 +2,9 @@
 
 An individual is an integer genotype. It is decoded, by a grammar of the plant's features, into
 a decision tree whose leaves are epsilon-greedy Q-learners. Its fitness is the mean episode
-return over ``n_episodes`` episodes during which the leaves learn. The outer loop is a simple
-evolutionary algorithm built from DEAP's operators (tournament selection, one-point crossover,
-uniform integer mutation, hall of fame).
+return over ``episodes_per_evaluation`` episodes during which the leaves learn. The outer loop
+is a simple evolutionary algorithm built from DEAP's operators (tournament selection, one-point
+crossover, uniform integer mutation, hall of fame).
 
 Modes (each documented in ``docs/trainers.md``):
 
@@ -229,7 +229,7 @@ class ELDT(EvolutionaryTrainer):
         genotype_length, codon_max: genotypes of ``genotype_length`` codons in 0..codon_max.
         crossover_prob, mutation_prob, mutation_indpb, tournament_size: DEAP operators
             (published: 0.5, 0.5, 0.1, 2).
-        n_episodes: episodes per fitness evaluation (published: 5).
+        episodes_per_evaluation: episodes per fitness evaluation (published: 5).
         learning_rate, discount, epsilon: the leaves' Q-learning (0.001, 0.05, 0.05).
         max_wraps: codon wraps allowed when decoding (10).
         replacement: ``"slotwise"`` (faithful) or ``"parents"``.
@@ -249,7 +249,8 @@ class ELDT(EvolutionaryTrainer):
     def __init__(self, env, *, population_size: int = 5, generations: int = 200,
                  genotype_length: int = 100, codon_max: int = 40000,
                  crossover_prob: float = 0.5, mutation_prob: float = 0.5,
-                 mutation_indpb: float = 0.1, tournament_size: int = 2, n_episodes: int = 5,
+                 mutation_indpb: float = 0.1, tournament_size: int = 2,
+                 episodes_per_evaluation: int = 5,
                  learning_rate: float = 0.001, discount: float = 0.05, epsilon: float = 0.05,
                  max_wraps: int = 10, replacement: str = "slotwise", lamarckian: bool = False,
                  seed: int = 0, verbose: int = 0) -> None:
@@ -262,7 +263,8 @@ class ELDT(EvolutionaryTrainer):
         check_param("learning_rate", learning_rate, 0.0 < learning_rate <= 1.0,
                     "a number in (0, 1]")
         check_param("tournament_size", tournament_size, tournament_size >= 1, "an integer >= 1")
-        check_param("n_episodes", n_episodes, n_episodes >= 1, "an integer >= 1")
+        check_param("episodes_per_evaluation", episodes_per_evaluation,
+                    episodes_per_evaluation >= 1, "an integer >= 1")
         check_param("max_wraps", max_wraps, max_wraps >= 1, "an integer >= 1")
         check_param("replacement", replacement, replacement in ("slotwise", "parents"),
                     "'slotwise' or 'parents'")
@@ -273,7 +275,8 @@ class ELDT(EvolutionaryTrainer):
             genotype_length=genotype_length, codon_max=codon_max,
             crossover_prob=crossover_prob, mutation_prob=mutation_prob,
             mutation_indpb=mutation_indpb, tournament_size=tournament_size,
-            n_episodes=n_episodes, learning_rate=learning_rate, discount=discount,
+            episodes_per_evaluation=episodes_per_evaluation, learning_rate=learning_rate,
+            discount=discount,
             epsilon=epsilon, max_wraps=max_wraps, replacement=replacement,
             lamarckian=lamarckian, seed=seed,
         )
@@ -347,21 +350,22 @@ class ELDT(EvolutionaryTrainer):
 
     # -- evaluation ------------------------------------------------------------------------------
     def _evaluate(self, ind: Individual, generation: int) -> None:
-        """Fitness = mean episode return over n_episodes while the leaves learn. An invalid
-        genotype gets fitness 0 (the original's worst value) without simulating."""
+        """Fitness = mean episode return over ``episodes_per_evaluation`` episodes while the
+        leaves learn. An invalid genotype gets fitness 0 (the original's worst value) without
+        simulating."""
         hp = self.hparams
         root = decode(ind, self.grammar, hp["max_wraps"])
         if root is None:
             ind.fitness.values = (0.0,)
             ind.q = None
             return
-        if self.evaluator.remaining < hp["n_episodes"]:
+        if self.evaluator.remaining < hp["episodes_per_evaluation"]:
             raise BudgetExhausted("not enough budget for a full evaluation")
         init = ind.q if hp["lamarckian"] else None
         learner = QTree(root, self.n_actions, self.rng, learning_rate=hp["learning_rate"],
                         discount=hp["discount"], epsilon=hp["epsilon"], init_q=init)
         returns = []
-        for _ in range(hp["n_episodes"]):
+        for _ in range(hp["episodes_per_evaluation"]):
             learner.new_episode()
             total, _ = self._episode(learner.act, generation,
                                      on_reward=lambda r: setattr(learner, "reward", r),

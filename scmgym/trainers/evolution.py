@@ -341,4 +341,5 @@ class EvolutionaryTrainer:
     def nominal_simulations(self) -> int:
         """The paper's count: generations x population x episodes per evaluation."""
         hp = self.hparams
-        return self.state["generation"] * hp["population_size"] * hp.get("n_episodes", 1)
+        episodes = hp.get("episodes_per_evaluation", 1)
+        return self.state["generation"] * hp["population_size"] * episodes
