@@ -24,9 +24,9 @@ def add_parser(plants: argparse._SubParsersAction) -> None:
         description="Simulate the ABCD make-or-buy plant under one decision vector, once per "
         "seed, and print the revenue statistics and the order counts.",
     )
-    p.add_argument("--list", dest="dataset", default="list1", metavar="LIST",
+    p.add_argument("--dataset", "--list", dest="dataset", default="list1", metavar="LIST",
                    help="bundled list (list1, list2, list3) or a CSV/Excel file with columns "
-                   "id,a,b,c,deadline (default list1)")
+                   "id,a,b,c,deadline (default list1; --list is an alias)")
     p.add_argument("--decisions", default="all-make", metavar="DECISIONS",
                    help="all-make, all-buy, a CSV/Excel file with columns id,decision "
                    "(0 make, 1 buy), or a string of n 0/1 characters (default all-make)")

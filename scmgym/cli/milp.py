@@ -62,8 +62,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "make-or-buy", help="make/buy plan from the surrogate MILP, simulated over fresh seeds",
         description="Solve the make-or-buy MILP on surrogate processing times (the mean, or a "
         "quantile with --robust) and simulate the plan over --seeds seeds. See docs/milp.md.")
-    m.add_argument("--list", dest="dataset", default="list1", metavar="LIST",
-                   help="bundled list (list1, list2, list3) or a CSV/Excel path (default list1)")
+    m.add_argument("--dataset", "--list", dest="dataset", default="list1", metavar="LIST",
+                   help="bundled list (list1, list2, list3) or a CSV/Excel path (default list1; "
+                   "--list is an alias)")
     m.add_argument("--robust", type=float, default=None, metavar="Q",
                    help="use the Q-quantile surrogate (0.5, 0.75, 0.9, 0.95) instead of the mean")
     m.add_argument("--seeds", type=int, default=100,
