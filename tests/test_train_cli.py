@@ -158,3 +158,50 @@ def test_show_tree_formats(capsys, tmp_path):
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["show-tree", str(tmp_path / "missing.json")]) == 1
     assert "no such policy file" in capsys.readouterr().err
+
+
+def test_train_runs_a_baseline_into_the_same_run_directory(capsys, tmp_path):
+    code, out, _ = train(capsys, tmp_path, "ga", "--env", "hfs", "--dataset", "d4",
+                         "--budget", "30", "--seed", "2", "--generations", "4",
+                         "--hp", "faithful=true", "--eval-episodes", "2")
+    assert code == 0
+    (run_dir,) = run_dirs(tmp_path)
+    names = {p.name for p in run_dir.iterdir()}
+    assert names == {"config.json", "history.csv", "policy.json", "evaluation.json",
+                     "convergence.png", "result.json"}
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["hparams"] == {"generations": 4, "faithful": True}
+    policy = load_policy(run_dir / "policy.json")
+    result = json.loads((run_dir / "result.json").read_text())
+    assert policy.kind == "plan" and policy.solution == result["best_solution"]
+    rows = history(run_dir)
+    assert len(rows) == result["simulations"] == 30  # GA of 10 individuals: 10 + 4 x 10 > 30
+    assert float(rows[-1]["best_so_far"]) == result["best_value"]
+    assert f"best makespan during the run: {result['best_value']}" in out
+
+
+def test_train_and_compare_write_the_same_files(capsys, tmp_path):
+    train(capsys, tmp_path, "gp", "--env", "hfs", "--dataset", "d4", "--budget", "30",
+          "--generations", "2", "--population", "6", "--eval-episodes", "3")
+    (trained,) = run_dirs(tmp_path)
+    assert main(["compare", "--problem", "hfs:d4", "--methods", "gp", "--runs", "1",
+                 "--budget", "30", "--reeval-seeds", "3", "--out", str(tmp_path / "cmp")]) == 0
+    capsys.readouterr()
+    (compared,) = [p for p in (tmp_path / "cmp").iterdir() if p.is_dir()]
+    assert {p.name for p in trained.iterdir()} == {p.name for p in compared.iterdir()}
+    for name in ("history.csv",):
+        assert (trained / name).read_text().splitlines()[0] == \
+            (compared / name).read_text().splitlines()[0]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["random", "--generations", "3"], "--generations does not apply to random"),
+    (["edd", "--env", "make-or-buy"], "does not apply to this plant"),
+    (["ga", "--hp", "nonsense"], "--hp takes NAME=VALUE"),
+    (["ga", "--levels", "3"], "--levels applies to the policy methods"),
+])
+def test_train_method_argument_errors(capsys, tmp_path, argv, message):
+    code = main(["train", *argv, "--out", str(tmp_path / "runs"), "--budget", "5"])
+    _, err = capsys.readouterr()
+    assert code == 1 and message in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())

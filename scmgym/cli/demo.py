@@ -80,10 +80,15 @@ def quick_comparison(args: argparse.Namespace, workers: hfs.Workers) -> None:
         summary = compare(problem, args.methods, runs=1, budget=args.budget, jobs=args.jobs,
                           out=out, reeval_seeds=20, milp_time_limit=args.milp_time_limit)
         print(summary["files"]["results_md"].read_text())
-        trees = [(r.best_value, r.method, r) for m in ("eldt", "gp")
-                 for r in summary["runs"].get(m, []) if r.policy is not None]
+        def headline(r, stochastic=problem.stochastic) -> float:  # the table's value of a run
+            return r.evaluation["mean"] if stochastic else r.best_value
+
+        trees = [r for m in ("eldt", "gp") for r in summary["runs"].get(m, [])
+                 if r.policy is not None and r.policy.get("kind") in ("eldt", "gp")
+                 and (r.evaluation is not None or not problem.stochastic)]
         if trees:
-            best = (min if problem.direction == "min" else max)(trees, key=lambda t: t[0])[2]
+            best = (min if problem.direction == "min" else max)(trees, key=headline)
             tree = TreePolicy.from_json(json.dumps(best.policy)).simplify()
-            print(f"Best tree ({best.method}, best {problem.objective} {best.best_value:g}):")
+            what = ("re-evaluated mean" if problem.stochastic else "best")
+            print(f"Best tree ({best.method}, {what} {problem.objective} {headline(best):g}):")
             print(tree.to_text())
