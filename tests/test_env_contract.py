@@ -300,6 +300,7 @@ def test_pickled_mid_episode_env_continues_the_same_trajectory(config, how):
     never_reset = pickle.loads(pickle.dumps(build(config, how)))
     with pytest.raises(EpisodeStateError):
         never_reset.unwrapped.step(0)
+    assert same(rollout(never_reset, 9, actions)["steps"][37:], reference)
 
 
 @over_configs

@@ -162,8 +162,15 @@ def test_infeasible_workers_detected_before_simulating(workers, pattern):
 
 
 def test_e_equal_one_is_fine_without_p_types():
-    inst = hfs.make_instance([(0, "lt7", 1, 1, 1), (1, "lt8", 1, 1, 1)])
-    assert hfs.simulate(inst, [0, 1], workers=(1, 1, 1)).makespan > 0
+    rows = [(0, "lt7", 1, 1, 1), (1, "lt8", 1, 1, 1)]
+    inst = hfs.make_instance(rows)
+    lone = hfs.simulate(inst, [0, 1], workers=(1, 1, 1))
+    assert lone.records[0].delivery_day == 31  # the lt7, first in line: as alone, D + 3
+    # One worker per pool: lt8 waits for the lt7's workers, so it ends later than with (2, 5, 2).
+    assert lone.makespan > hfs.simulate(inst, [0, 1], workers=(2, 5, 2)).makespan
+    with pytest.raises(InfeasibleError, match="E pool has 1"):  # a p type needs 2 E workers
+        hfs.simulate(hfs.make_instance([*rows, (2, "lt7_p", 1, 1, 1)]), [0, 1, 2],
+                     workers=(1, 1, 1))
 
 
 def test_no_station_or_truck_is_infeasible():

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 import pickle
-import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.error import InvalidAction, ResetNeeded
-from gymnasium.utils.env_checker import check_env
-from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import scmgym  # noqa: F401  (registers the envs)
-from scmgym.envs._common import ActionError, EpisodeStateError
+from scmgym.envs._common import EpisodeStateError
 from scmgym.envs.make_or_buy import MakeOrBuyEnv
 from scmgym.errors import DataError
 from scmgym.simulators import make_or_buy as mob
@@ -33,23 +29,13 @@ def run_episode(env, actions, seed=None):
     return observations, rewards, terminated, truncated, info
 
 
-@pytest.mark.parametrize("observation", ["paper", "extended"])
-def test_gymnasium_and_sb3_checkers_pass(observation):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # any checker warning fails the test
-        check_env(MakeOrBuyEnv(SMALL, observation=observation), skip_render_check=True)
-        sb3_check_env(MakeOrBuyEnv(SMALL, observation=observation), warn=True)
-        check_env(gym.make("scmgym/MakeOrBuy-v0", observation=observation).unwrapped,
-                  skip_render_check=True)
-
-
-def test_registered_env_defaults_and_spec_json():
+def test_registered_env_with_another_list_and_the_declared_spaces():
     env = gym.make("scmgym/MakeOrBuy-v0", dataset="list2", reward="scaled")
     assert env.unwrapped.instance.name == "list2" and env.unwrapped.n == 100
     assert env.action_space == gym.spaces.Discrete(2)
-    assert env.observation_space.dtype == np.int64 and env.observation_space.shape == (3,)
-    spec = json.loads(env.spec.to_json())
-    assert spec["kwargs"] == {"dataset": "list2", "reward": "scaled"}
+    assert env.observation_space == gym.spaces.Box(0, 20, shape=(3,), dtype=np.int64)
+    extended = MakeOrBuyEnv("list2", observation="extended").observation_space
+    assert extended.dtype == np.float32 and extended.shape == (6,)
 
 
 @pytest.mark.parametrize("observation", ["paper", "extended"])
@@ -86,15 +72,15 @@ def test_extended_observation_time_and_slack():
     assert info["orders"][1]["start"] == pytest.approx(t1)
 
 
-def test_same_seed_same_episode_and_fresh_replications():
+def test_resets_without_a_seed_continue_the_stream_with_fresh_replications():
     env = MakeOrBuyEnv(SMALL, observation="extended")
     a = run_episode(env, [0] * 5, seed=42)
-    b = run_episode(env, [0] * 5, seed=42)
-    assert [o.tolist() for o in a[0]] == [o.tolist() for o in b[0]] and a[4] == b[4]
     c = run_episode(env, [0] * 5)  # no seed: the env's stream continues
     d = run_episode(env, [0] * 5)
     assert len({a[4]["episode_seed"], c[4]["episode_seed"], d[4]["episode_seed"]}) == 3
     assert c[4]["end_time"] != d[4]["end_time"]
+    run_episode(env, [0] * 5, seed=42)  # the stream after a seeded reset is the same again
+    assert run_episode(env, [0] * 5)[4] == c[4]
 
 
 def test_scaled_reward():
@@ -104,19 +90,7 @@ def test_scaled_reward():
     assert rewards[-1] == pytest.approx((info["revenue"] - 7000) / 3000)
 
 
-def test_errors_before_reset_after_end_and_bad_actions():
-    env = MakeOrBuyEnv(SMALL)
-    with pytest.raises(ResetNeeded):
-        env.step(0)
-    env.reset(seed=0)
-    for bad in (2, -1, 0.5, "a", np.array([0, 1]), None):
-        with pytest.raises(InvalidAction):
-            env.step(bad)
-    assert env.step(np.int64(1))[1] == 0.0  # numpy integers are fine
-    for _ in range(4):
-        env.step(1)
-    with pytest.raises(ResetNeeded, match="episode is over"):
-        env.step(0)
+def test_constructor_errors():
     with pytest.raises(ValueError, match="observation"):
         MakeOrBuyEnv(SMALL, observation="full")
     with pytest.raises(ValueError, match="reward"):
@@ -130,28 +104,18 @@ def test_final_info_has_objective_and_solution():
     actions = [0, 1, 0, 1, 1]
     *_, info = run_episode(env, actions, seed=2)
     assert info["objective"] == info["revenue"] and type(info["objective"]) is int
-    assert info["solution"] == actions
-    assert [o["decision"] for o in info["orders"]] == info["solution"]
-    result = mob.simulate(SMALL, info["solution"], seed=info["episode_seed"])
-    assert result.revenue == info["objective"]
+    assert [o["decision"] for o in info["orders"]] == info["solution"] == actions
     scaled = MakeOrBuyEnv(SMALL, reward="scaled")
     _, rewards, _, _, info2 = run_episode(scaled, actions, seed=2)
     assert info2["objective"] == info["objective"] and rewards[-1] != info2["objective"]
-    obs, info0 = env.reset(seed=0)
-    assert "objective" not in info0 and "solution" not in info0
 
 
-def test_env_errors_are_the_shared_types():
+def test_plant_time_before_reset_raises_episode_state_error():
     env = MakeOrBuyEnv(SMALL)
-    with pytest.raises(EpisodeStateError):
-        env.step(0)
-    with pytest.raises(RuntimeError, match="reset"):
+    with pytest.raises(EpisodeStateError, match=r"reset\(\)"):
         _ = env.plant_time
     env.reset(seed=0)
-    with pytest.raises(ActionError, match="Discrete"):
-        env.step(3)
-    with pytest.raises(ValueError):
-        env.step(-1)
+    assert env.plant_time == 0.0
 
 
 def test_mode_kwarg_and_literal_alias():
@@ -197,27 +161,6 @@ def test_empty_order_reject_option_in_env():
     with pytest.raises(DataError, match="a = b = c = 0"):
         env.step(0)
     env.step(1)  # buying it is fine
-
-
-def test_pickles_fresh_mid_episode_and_wrapped():
-    env = MakeOrBuyEnv(SMALL, observation="extended")
-    fresh = pickle.loads(pickle.dumps(env))
-    assert run_episode(fresh, [0] * 5, seed=3)[4]["revenue"] == run_episode(
-        env, [0] * 5, seed=3)[4]["revenue"]
-    env.reset(seed=9)
-    env.step(0)
-    env.step(1)
-    clone = pickle.loads(pickle.dumps(env))
-    assert clone.plant_time == env.plant_time
-    for a in (0, 0):
-        o1, *_ = env.step(a)
-        o2, *_ = clone.step(a)
-        assert o1.tolist() == o2.tolist()
-    assert env.step(0)[4]["end_time"] == clone.step(0)[4]["end_time"]
-    wrapped = gym.make("scmgym/MakeOrBuy-v0")
-    wrapped.reset(seed=0)
-    again = pickle.loads(pickle.dumps(wrapped))
-    assert again.unwrapped.episode_seed == wrapped.unwrapped.episode_seed
 
 
 def test_dataset_path_kwarg(tmp_path):

@@ -141,7 +141,10 @@ def test_evaluate_and_report_name_both_numbers(plant, trained):
     ev = trainer.evaluate(n_episodes=3)
     assert {"mean", "sd", "min", "max", "n_episodes", "seed", "values"} <= set(ev)
     assert ev["n_episodes"] == len(ev["values"]) == 3
-    assert ev["min"] <= ev["mean"] <= ev["max"] and ev["sd"] >= 0
+    values = ev["values"]
+    assert (ev["min"], ev["max"]) == (min(values), max(values))
+    assert ev["mean"] == pytest.approx(np.mean(values))
+    assert ev["sd"] == pytest.approx(np.std(values, ddof=1))  # the sample standard deviation
     assert trainer.evaluate(n_episodes=3) == ev  # same seed, same deterministic policy
     report = trainer.report()
     for key in ("best_training_value", "best_training_solution", "final_policy_mean",
@@ -188,8 +191,14 @@ def test_save_load_round_trip_same_deterministic_actions(plant, trained, tmp_pat
     assert loaded.best_training_value == trainer.best_training_value
     assert loaded.best_training_solution == trainer.best_training_solution
     assert loaded.hparams["n_steps"] == 200
-    loaded.learn(budget=1)  # training continues from the loaded weights
+    loaded.learn(budget=1)  # training continues from the loaded model
     assert loaded.simulations == 1
+    assert loaded.model.num_timesteps == trainer.model.num_timesteps + 100  # not restarted
+    # One episode is less than a rollout of n_steps=200: no update yet, so the weights are
+    # still the loaded ones (not a fresh initialisation).
+    trained_weights = trainer.model.policy.state_dict()
+    for name, tensor in loaded.model.policy.state_dict().items():
+        assert torch.equal(tensor, trained_weights[name]), name
 
 
 # -- validation ----------------------------------------------------------------------------------
