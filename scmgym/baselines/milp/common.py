@@ -42,8 +42,9 @@ class SolverOptions:
 class SolveInfo:
     """What the solver reported: ``status`` is "optimal", "feasible" (stopped by the time or gap
     limit with an incumbent), "no_solution" or "infeasible"; ``termination`` is the solver's own
-    termination condition; ``objective`` is the incumbent's value (None without one) and ``bound``
-    the best proven bound on the optimum (None if the solver gave none)."""
+    termination condition, or ``"emptyModel"`` when the model had no free variable and was
+    decided without calling the solver; ``objective`` is the incumbent's value (None without one)
+    and ``bound`` the best proven bound on the optimum (None if the solver gave none)."""
 
     status: str
     termination: str
