@@ -205,3 +205,12 @@ def test_train_method_argument_errors(capsys, tmp_path, argv, message):
     _, err = capsys.readouterr()
     assert code == 1 and message in err and "Traceback" not in err
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+def test_resume_refuses_a_foreign_config(capsys, tmp_path):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "config.json").write_text(json.dumps({"method": "eldt",
+                                                              "problem": "hfs:d1"}))
+    assert main(["train", "--resume", str(tmp_path / "old")]) == 1
+    err = capsys.readouterr().err
+    assert "not a run configuration" in err and "Traceback" not in err

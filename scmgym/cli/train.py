@@ -115,6 +115,10 @@ def run(args: argparse.Namespace) -> int:
         if not cfg_path.is_file():
             raise DataError("not a run directory (no config.json)", source=str(args.resume))
         config = json.loads(cfg_path.read_text())
+        if not isinstance(config.get("problem"), dict) or config.get("method") not in METHODS:
+            raise DataError("config.json is not a run configuration of this scmgym version",
+                            source=str(cfg_path), column="problem",
+                            allowed="a run directory written by scmgym train or compare")
         method, problem = config["method"], Problem.from_dict(config["problem"])
         budget = config["budget"] if args.budget is None else args.budget
         seed, hparams, eval_episodes = config["seed"], config["hparams"], config["eval_episodes"]
