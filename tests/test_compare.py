@@ -94,3 +94,23 @@ def test_interrupted_run_is_not_recorded_as_finished(capsys, tmp_path, interrupt
     interrupter.disarm()
     assert main(argv) == 0
     assert len(list(tmp_path.glob("*/result.json"))) == 1
+
+
+def test_a_new_number_of_reevaluation_seeds_reevaluates_without_rerunning(capsys, tmp_path):
+    argv = ["compare", "--problem", "make-or-buy:list1", "--methods", "random,gp", "--runs",
+            "1", "--budget", "25", "--out", str(tmp_path)]
+    assert main([*argv, "--reeval-seeds", "3"]) == 0
+    dirs = sorted(p for p in tmp_path.iterdir() if p.is_dir())
+    histories = [(d / "history.csv").read_text() for d in dirs]
+    assert main([*argv, "--reeval-seeds", "5"]) == 0
+    assert "resumed: 2 finished run(s) reused" in capsys.readouterr().out
+    assert sorted(p for p in tmp_path.iterdir() if p.is_dir()) == dirs
+    assert [(d / "history.csv").read_text() for d in dirs] == histories
+    for d in dirs:
+        evaluation = json.loads((d / "evaluation.json").read_text())
+        assert evaluation["n_episodes"] == 5 == len(evaluation["values"])
+        assert json.loads((d / "result.json").read_text())["evaluation"] == evaluation
+    # the first three episodes are the same scenarios as before: the stream is extended
+    first = json.loads((dirs[0] / "evaluation.json").read_text())["values"][:3]
+    assert main([*argv, "--reeval-seeds", "3"]) == 0
+    assert json.loads((dirs[0] / "evaluation.json").read_text())["values"] == first

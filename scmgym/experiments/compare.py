@@ -26,7 +26,7 @@ import numpy as np
 
 from scmgym.core import Problem, RunResult
 from scmgym.core.io import make_run_dir, run_dir_prefix
-from scmgym.experiments.methods import METHODS, run_method
+from scmgym.experiments.methods import METHODS, evaluate_run, run_method
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,16 @@ def _worker(args: tuple) -> str:
                        milp_time_limit, reeval_seeds))
 
 
+def _load_evaluated(run_dir: Path, problem: Problem, reeval_seeds: int) -> RunResult:
+    """A finished run, evaluated over ``reeval_seeds`` episodes: a run finished with another
+    number is re-evaluated (the search is not redone) and its files are updated."""
+    result = RunResult.load(run_dir)
+    if result.evaluation is None or result.evaluation.get("n_episodes") != reeval_seeds:
+        result.evaluation = evaluate_run(run_dir, result, problem, reeval_seeds)
+        result.save(run_dir)
+    return result
+
+
 def find_finished(out: Path, problem: Problem, method: str, seed: int, budget: int,
                   hparams: dict[str, Any] | None = None,
                   eval_episodes: int | None = None) -> Path | None:
@@ -99,8 +109,7 @@ def compare(problem: Problem, methods: Sequence[str] | str = "all", *, runs: int
     seeds_of = {m: seeds[:1] if METHODS[m].deterministic else seeds for m in names}
 
     def finished(m: str, s: int) -> Path | None:
-        return find_finished(out, problem, m, s, budget, _hparams(m, milp_time_limit),
-                             reeval_seeds)
+        return find_finished(out, problem, m, s, budget, _hparams(m, milp_time_limit))
 
     todo = [(m, s) for m in names for s in seeds_of[m] if finished(m, s) is None]
     skipped = sum(len(v) for v in seeds_of.values()) - len(todo)
@@ -125,7 +134,8 @@ def compare(problem: Problem, methods: Sequence[str] | str = "all", *, runs: int
                 bar.update()
     if bar is not None:
         bar.close()
-    results = {m: [RunResult.load(finished(m, s)) for s in seeds_of[m]] for m in names}
+    results = {m: [_load_evaluated(finished(m, s), problem, reeval_seeds) for s in seeds_of[m]]
+               for m in names}
     rows = summarise(problem, results)
     bound = best_bound(problem, results)
     files = write_tables(out, problem, rows, budget, runs, bound)

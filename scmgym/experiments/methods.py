@@ -23,6 +23,7 @@ writing its best policy so far; it writes no ``result.json``, so it is not taken
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -284,19 +285,22 @@ def evaluate_run(run_dir: Path | None, result: RunResult, problem: Problem,
 
     if n_episodes < 1 or (result.policy is None and result.best_solution is None):
         return None
-    path = None if run_dir is None else Path(run_dir) / "evaluation.json"
-    if path is not None and path.is_file():
-        saved = json.loads(path.read_text())
-        if saved.get("n_episodes") == n_episodes and saved.get("stream") == "reevaluation":
-            return saved
     # A run that ended before it produced a policy (a budget smaller than one generation)
     # is judged by its best episode's solution, and says so ("policy": "plan").
     data = result.policy or PlanPolicy(result.best_solution).to_dict()
+    digest = policy_digest(run_dir, data, result.best_solution)
+    path = None if run_dir is None else Path(run_dir) / "evaluation.json"
+    if path is not None and path.is_file():
+        saved = json.loads(path.read_text())
+        if (saved.get("n_episodes"), saved.get("stream"), saved.get("policy_digest")) == \
+                (n_episodes, "reevaluation", digest):
+            return saved
     policy = (policy_object if policy_object is not None
               else load_run_policy(run_dir, data))
     env_kwargs = data.get("env_kwargs")
     evaluation = evaluate(policy, problem, n_episodes, env_kwargs=env_kwargs)
     evaluation["policy"] = data.get("kind")
+    evaluation["policy_digest"] = digest
     if problem.stochastic and result.best_solution is not None:
         if isinstance(policy, PlanPolicy) and policy.solution == result.best_solution:
             evaluation["best_solution_mean"] = evaluation["mean"]
@@ -306,6 +310,18 @@ def evaluate_run(run_dir: Path | None, result: RunResult, problem: Problem,
     if path is not None:
         write_json(path, evaluation)
     return evaluation
+
+
+def policy_digest(run_dir: Path | None, policy: dict[str, Any],
+                  best_solution: list[int] | None) -> str:
+    """A fingerprint of what an evaluation judged: the policy data (and the model file it
+    names) and the best solution; a saved evaluation is reused only for the same one."""
+    h = hashlib.sha256(json.dumps([policy, best_solution], sort_keys=True).encode())
+    if run_dir is not None and policy.get("file"):
+        model = Path(run_dir) / policy["file"]
+        if model.is_file():
+            h.update(model.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def config_of(method: str, problem: Problem, budget: int, seed: int,
