@@ -196,3 +196,32 @@ def test_deap_crossover_did_depend_on_memory_addresses():
     """The check above can fail: with DEAP's operator the same seed gives different runs."""
     runs = [gp_history(junk, "deap") for junk in (10, 777, 12345)]
     assert len({json.dumps(r) for r in runs}) > 1
+
+
+def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
+    """SIGKILL gives no chance to clean up: rows written after the last checkpoint are dropped
+    on resume and redone with the same random numbers."""
+    import os
+    import signal
+    import time
+
+    args = ["train", "eldt", "--env", "hfs", "--dataset", "d1", "--budget", "300", "--seed",
+            "4", "--generations", "30", "--eval-episodes", "2", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "ref")]) == 0
+    (ref,) = (tmp_path / "ref").iterdir()
+    proc = subprocess.Popen([sys.executable, "-m", "scmgym.cli", *args, "--out",
+                             str(tmp_path / "run")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        runs = list((tmp_path / "run").glob("*/history.csv"))
+        if runs and len(runs[0].read_text().splitlines()) > 40:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    (run,) = (tmp_path / "run").iterdir()
+    assert not (run / "result.json").exists() and (run / "checkpoint.pkl").exists()
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0
+    assert (run / "history.csv").read_text() == (ref / "history.csv").read_text()
+    assert (run / "policy.json").read_text() == (ref / "policy.json").read_text()
