@@ -63,7 +63,7 @@ from scmgym.core import Problem
 from scmgym.experiments.methods import run_method
 spec = json.loads(sys.argv[1])
 for method, plant, dataset, out, hp in spec:
-    run_method(method, Problem(plant, dataset, (2, 5, 2)), BUDGET, 3, out, eval_episodes=3,
+    run_method(method, Problem(plant, dataset), BUDGET, 3, out, eval_episodes=3,
                **hp)
 """.replace("BUDGET", str(BUDGET))
 

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from scmgym import __version__
+from scmgym.core.io import terminate_as_interrupt
 from scmgym.errors import ScmgymError
 
 EXIT_ERROR = 1
@@ -30,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"scmgym {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more log output (-v info, -vv debug)")
+    parser.add_argument("--debug", action="store_true",
+                        help="on an error, show the full traceback instead of one line")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     simulate = commands.add_parser("simulate", help="simulate one plant under fixed decisions")
@@ -52,11 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return int(args.handler(args) or 0)
-    except (ScmgymError, ValueError) as exc:  # bad input or hyperparameters: one line
-        print(f"scmgym: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM outside a trainer's own handling
+        with terminate_as_interrupt():  # SIGTERM ends a command like Ctrl-C: cleanly, exit 130
+            return int(args.handler(args) or 0)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM
+        if args.debug:
+            raise
         print("scmgym: interrupted; finished runs are kept, rerun the same command to resume",
               file=sys.stderr)
         return 130
@@ -64,8 +67,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except OSError as exc:  # e.g. an output path that cannot be written
-        print(f"scmgym: error: {exc}", file=sys.stderr)
+    except Exception as exc:
+        if args.debug:
+            raise
+        if isinstance(exc, ScmgymError | ValueError | OSError):  # bad input: one line
+            print(f"scmgym: error: {exc}", file=sys.stderr)
+        else:  # not an error scmgym expected: still one line, the traceback on request
+            print(f"scmgym: internal error: {type(exc).__name__}: {exc} (rerun with --debug "
+                  "for the traceback)", file=sys.stderr)
         return EXIT_ERROR
 
 

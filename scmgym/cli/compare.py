@@ -18,7 +18,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "results.md and plots to --out.")
     p.add_argument("--problem", required=True,
                    help="hfs:<d1..d5 or path> or make-or-buy:<list1..list3 or path>")
-    p.add_argument("--workers", default="2,5,2", help="HFS worker pools M,E,R (2,5,2)")
+    p.add_argument("--workers", default=None, help="HFS worker pools M,E,R (2,5,2)")
     p.add_argument("--methods", default="all",
                    help=f"all, or a comma list of {','.join(ALL_METHODS)} (edd: HFS only)")
     p.add_argument("--runs", type=int, default=10, help="seeds per method (default 10)")

@@ -50,7 +50,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", "--list", dest="dataset", default=None,
                    help="bundled dataset or a path (default: the plant's first, d1 or list1; "
                    "--list is an alias)")
-    p.add_argument("--workers", default="2,5,2", help="HFS worker pools M,E,R (2,5,2)")
+    p.add_argument("--workers", default=None, help="HFS worker pools M,E,R (2,5,2)")
     p.add_argument("--levels", type=int, default=None,
                    help="HFS priority levels L of the tree methods' env (default 5)")
     p.add_argument("--budget", type=int, default=None,

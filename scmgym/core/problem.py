@@ -14,6 +14,8 @@ from typing import Any
 from scmgym.core.registry import Objective, PlantSpec, get_plant, resolve
 from scmgym.errors import DataError
 
+DEFAULT_WORKERS = (2, 5, 2)
+
 
 def parse_workers(value: Sequence[int] | str) -> tuple[int, int, int]:
     from scmgym.simulators.hfs import Workers
@@ -28,7 +30,8 @@ class Problem:
     Args:
         plant: a registered plant name (``"hfs"`` or ``"make-or-buy"``).
         dataset: a bundled name or a path.
-        workers: HFS worker pools (M, E, R); a plant without this setting ignores it.
+        workers: HFS worker pools (M, E, R); None is the plant's default (2, 5, 2). Giving it
+            for a plant without this setting is an error.
 
     >>> p = Problem.parse("hfs:d1", "2,5,2")
     >>> p.label, p.objective.name, p.direction, p.kind, p.size
@@ -37,19 +40,23 @@ class Problem:
 
     plant: str
     dataset: str
-    workers: tuple[int, int, int] = (2, 5, 2)
+    workers: tuple[int, int, int] | None = None
 
     def __post_init__(self) -> None:
         spec = get_plant(self.plant)
         object.__setattr__(self, "dataset", str(self.dataset))
         if "workers" in spec.settings:
-            object.__setattr__(self, "workers", parse_workers(self.workers))
+            workers = DEFAULT_WORKERS if self.workers is None else self.workers
+            object.__setattr__(self, "workers", parse_workers(workers))
+        elif self.workers is not None:
+            raise DataError(f"the {spec.title} has no worker pools", column="workers",
+                            value=self.workers, allowed="no workers setting for this plant")
         inst = spec.load(self.dataset)
         spec.check(inst, self)
         object.__setattr__(self, "_instance", inst)
 
     @classmethod
-    def parse(cls, text: str, workers: Sequence[int] | str = (2, 5, 2)) -> Problem:
+    def parse(cls, text: str, workers: Sequence[int] | str | None = None) -> Problem:
         """``"PLANT:DATASET"``, e.g. ``"hfs:d1"`` (dataset part: a bundled name or a path)."""
         from scmgym.core.registry import PLANTS
 
@@ -126,7 +133,16 @@ class Problem:
 
     def make_env(self, **kwargs: Any):
         """The plant's Gymnasium env (the unwrapped class) for this problem."""
-        return resolve(self.spec.env_entry_point)(**self.env_kwargs(**kwargs))
+        import inspect
+
+        cls = resolve(self.spec.env_entry_point)
+        allowed = [n for n in inspect.signature(cls).parameters if n != "self"]
+        unknown = sorted(set(kwargs) - set(allowed))
+        if unknown:
+            raise DataError(f"the {self.spec.title} env takes no argument "
+                            f"{', '.join(unknown)}", value=self.name,
+                            allowed=", ".join(allowed))
+        return cls(**self.env_kwargs(**kwargs))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that rebuilds the problem with :meth:`from_dict`."""

@@ -319,8 +319,13 @@ def policy_digest(run_dir: Path | None, policy: dict[str, Any],
     h = hashlib.sha256(json.dumps([policy, best_solution], sort_keys=True).encode())
     if run_dir is not None and policy.get("file"):
         model = Path(run_dir) / policy["file"]
-        if model.is_file():
-            h.update(model.read_bytes())
+        if model.is_file():  # the weights, not the archive (which holds times and paths)
+            import zipfile
+
+            with zipfile.ZipFile(model) as archive:
+                names = [n for n in archive.namelist() if n.endswith(".pth")]
+                for name in sorted(names):
+                    h.update(archive.read(name))
     return h.hexdigest()[:16]
 
 
