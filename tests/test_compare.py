@@ -50,7 +50,7 @@ def test_hfs_comparison_end_to_end_and_resume(capsys, tmp_path):
 
 def test_make_or_buy_reports_reevaluated_mean_and_single_draw(capsys, tmp_path):
     assert main(["compare", "--problem", "make-or-buy:list1", "--methods", "random,gp",
-                 "--runs", "2", "--budget", "12", "--reeval-seeds", "5",
+                 "--runs", "2", "--budget", "25", "--reeval-seeds", "5",
                  "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "re-evaluated over fresh seeds" in out
@@ -65,9 +65,13 @@ def test_make_or_buy_reports_reevaluated_mean_and_single_draw(capsys, tmp_path):
 def test_method_resolution():
     hfs, mob = Problem.parse("hfs:d1"), Problem.parse("make-or-buy:list1")
     assert "edd" in methods_for(hfs, "all") and "edd" not in methods_for(mob, "all")
-    assert methods_for(mob, "random,edd,gp") == ["random", "gp"]
-    with pytest.raises(ValueError, match="unknown method"):
-        methods_for(hfs, "random,sa")
+    assert methods_for(mob, "random, gp") == ["random", "gp"]
+    for names, message in (("random,edd,gp", "edd do not apply to the make-or-buy plant"),
+                            ("", "empty method name"), ("random,", "empty method name"),
+                            ("random,random", "named twice: random"),
+                            ("random,sa", "unknown method")):
+        with pytest.raises(ValueError, match=message):
+            methods_for(mob if "edd" in names else hfs, names)
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -86,7 +90,7 @@ def test_interrupted_run_is_not_recorded_as_finished(capsys, tmp_path, interrupt
     # Ctrl-C inside a trainer (ELDT here) stops the comparison with exit 130 and leaves no
     # result.json, so a rerun redoes that run instead of taking a partial run as finished.
     argv = ["compare", "--problem", "make-or-buy:list1", "--methods", "eldt", "--runs", "1",
-            "--budget", "20", "--out", str(tmp_path)]
+            "--budget", "25", "--out", str(tmp_path)]
     interrupter.arm(7)
     assert main(argv) == 130
     assert "interrupted" in capsys.readouterr().err

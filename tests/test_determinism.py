@@ -137,7 +137,7 @@ def table(path: Path) -> list[dict]:
 def test_serial_and_parallel_comparisons_give_the_same_table(tmp_path, capsys):
     data = small_datasets(tmp_path)
     argv = ["compare", "--problem", f"make-or-buy:{data['make-or-buy']}", "--methods",
-            "random,ga,gp", "--runs", "2", "--budget", "12", "--reeval-seeds", "4"]
+            "random,ga,gp", "--runs", "2", "--budget", "24", "--reeval-seeds", "4"]
     assert main([*argv, "--jobs", "1", "--out", str(tmp_path / "serial")]) == 0
     assert main([*argv, "--jobs", "2", "--out", str(tmp_path / "parallel")]) == 0
     capsys.readouterr()

@@ -152,9 +152,15 @@ def test_training_is_deterministic_and_counts_simulations():
 
 
 def test_budget_stops_training():
-    trainer = eldt.ELDT(small_env(), generations=200, seed=0).learn(budget=23)
+    trainer = eldt.ELDT(small_env(), generations=200, seed=0).learn(budget=48)
     assert trainer.state["status"] == "budget"
-    assert trainer.simulations <= 23 and trainer.simulations == 20
+    assert trainer.simulations == 45  # whole evaluations of 5 episodes only
+
+
+def test_budget_below_one_initial_population_is_refused_before_any_simulation():
+    with pytest.raises(ValueError, match=r"budget=24; allowed: at least 25 simulations \(one "
+                       r"evaluation of the initial population: 5 individuals x 5 episodes\)"):
+        eldt.ELDT(small_env(), seed=0).learn(budget=24)
 
 
 def test_invalid_genotypes_are_not_simulated(monkeypatch):

@@ -107,7 +107,7 @@ def test_demo(capsys):
 
 
 def test_demo_quick_comparison(capsys, tmp_path):
-    code, out, _ = run_cli(capsys, "demo", "--budget", "12", "--methods", "random,edd,eldt",
+    code, out, _ = run_cli(capsys, "demo", "--budget", "25", "--methods", "random,edd,eldt",
                            "--seeds", "2", "--out", str(tmp_path))
     assert code == 0
     assert "### hfs:d1 (2,5,2): makespan" in out and "### make-or-buy:list1: revenue" in out

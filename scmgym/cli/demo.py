@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scmgym.errors import DataError
 from scmgym.simulators import hfs
 from scmgym.simulators import make_or_buy as mob
 
@@ -32,8 +33,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for name in ("seeds", "budget", "jobs"):  # every argument checked before any work
+        if getattr(args, name) < 1:
+            raise DataError(f"--{name} must be a positive integer", value=getattr(args, name))
+    if not args.milp_time_limit > 0:
+        raise DataError("--milp-time-limit must be positive seconds", value=args.milp_time_limit)
     instance = hfs.load_instance(args.dataset)
     workers = hfs.Workers.parse(args.workers)
+    plan = None if args.no_compare else comparison_plan(args, workers)
     bound = hfs.lower_bound(instance, workers)
     print(f"Adige hybrid flow shop, dataset {instance.name} ({instance.n} orders), "
           f"workers M,E,R = {workers}")
@@ -60,26 +67,52 @@ def run(args: argparse.Namespace) -> int:
         print(f"{label:<28} {rev.mean():>9.1f} {rev.std(ddof=1) if len(rev) > 1 else 0.0:>7.1f} "
               f"{np.mean([r.made_on_time for r in runs]):>13.1f} "
               f"{np.mean([r.late for r in runs]):>10.1f}")
-    if not args.no_compare:
-        quick_comparison(args, workers)
+    if plan is not None:
+        quick_comparison(args, plan)
     return 0
 
 
-def quick_comparison(args: argparse.Namespace, workers: hfs.Workers) -> None:
-    """Every method, one seed, a small budget, both plants; then the tables and the best trees."""
+def comparison_plan(args: argparse.Namespace, workers: hfs.Workers) -> list[tuple]:
+    """The problems of the quick comparison and the methods each runs, all checked before any
+    work. A method named in --methods that does not apply to one plant (EDD on make-or-buy)
+    is left out on that plant, and the output says so."""
     from scmgym.core import Problem
+    from scmgym.experiments.compare import ALL_METHODS, methods_for
+    from scmgym.experiments.methods import METHODS, check_method
+
+    asked = (list(ALL_METHODS) if args.methods.strip() == "all"
+             else [n.strip() for n in args.methods.split(",")])
+    bad = [n for n in asked if n not in METHODS]
+    if bad or not all(asked) or len(set(asked)) != len(asked):
+        methods_for(Problem.parse(f"hfs:{args.dataset}", workers), args.methods)  # its error
+    plan = []
+    for problem in (Problem.parse(f"hfs:{args.dataset}", workers),
+                    Problem.parse(f"make-or-buy:{args.list}")):
+        names = [n for n in asked if METHODS[n].applies_to(problem)]
+        for name in names:
+            check_method(name, problem, args.budget,
+                         {"time_limit": args.milp_time_limit} if name == "milp" else {})
+        plan.append((problem, names, [n for n in asked if n not in names]))
+    return plan
+
+
+def quick_comparison(args: argparse.Namespace, plan: list[tuple]) -> None:
+    """Every method, one seed, a small budget, both plants; then the tables and the best trees."""
     from scmgym.experiments.compare import compare
     from scmgym.policies import TreePolicy
 
-    problems = (Problem.parse(f"hfs:{args.dataset}", workers),
-                Problem.parse(f"make-or-buy:{args.list}"))
-    for problem in problems:
+    for problem, names, left_out in plan:
         out = args.out / problem.name.replace(":", "-")
         print(f"\nQuick comparison on {problem.label}: every method, 1 seed, budget "
               f"{args.budget} simulations (output in {out})")
-        summary = compare(problem, args.methods, runs=1, budget=args.budget, jobs=args.jobs,
+        if left_out:
+            print(f"({', '.join(left_out)}: not for this plant)")
+        if not names:
+            continue
+        summary = compare(problem, names, runs=1, budget=args.budget, jobs=args.jobs,
                           out=out, reeval_seeds=20, milp_time_limit=args.milp_time_limit)
         print(summary["files"]["results_md"].read_text())
+
         def headline(r, stochastic=problem.stochastic) -> float:  # the table's value of a run
             return r.evaluation["mean"] if stochastic else r.best_value
 

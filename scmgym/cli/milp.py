@@ -12,6 +12,7 @@ import argparse
 import json
 
 from scmgym.baselines.milp import SolverOptions
+from scmgym.errors import DataError
 
 
 def _solver_args(p: argparse.ArgumentParser, time_limit: float) -> None:
@@ -100,6 +101,9 @@ def _run_hfs(args: argparse.Namespace) -> int:
 def _run_make_or_buy(args: argparse.Namespace) -> int:
     from scmgym.baselines.milp.make_or_buy import solve_make_or_buy
 
+    if args.seeds < 1:  # before the solve: a plan the command would not simulate is no answer
+        raise DataError("--seeds must be a positive integer", value=args.seeds,
+                        allowed="simulations of the plan, >= 1")
     result = solve_make_or_buy(args.dataset, quantile=args.robust, options=_options(args),
                                eval_seeds=args.seeds)
     if args.json:

@@ -21,7 +21,7 @@ from typing import Any
 from scmgym.core import PLANTS, Problem, get_plant
 from scmgym.core.io import make_run_dir
 from scmgym.errors import DataError, RunInterrupted
-from scmgym.experiments.methods import METHODS, get_method, run_method
+from scmgym.experiments.methods import METHODS, check_method, get_method, run_method
 
 EXIT_INTERRUPTED = 130
 
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         run_dir = None
     verbose = 0 if args.no_progress or not sys.stderr.isatty() else 1
     if run_dir is None:
-        _check_hparams(method, problem, hparams)
+        check_method(method, problem, budget, hparams)
         run_dir = make_run_dir(args.out, problem.name, method, seed)
     try:
         result = run_method(method, problem, budget, seed, run_dir, eval_episodes=eval_episodes,
@@ -162,17 +162,3 @@ def run(args: argparse.Namespace) -> int:
         print("\nbest tree (simplified):")
         print(simple)
     return 0
-
-
-def _check_hparams(method: str, problem: Problem, hparams: dict[str, Any]) -> None:
-    """Build the trainer once to validate the hyperparameters before a run directory exists."""
-    spec = get_method(method)
-    if not spec.applies_to(problem):
-        raise DataError(f"method {method!r} does not apply to this plant", value=problem.plant,
-                        allowed=", ".join(spec.plants or ()))
-    trainer = getattr(spec.adapter, "trainer", None)
-    if trainer is not None:
-        from scmgym.core.registry import resolve
-
-        hp = dict(hparams)
-        resolve(trainer)(problem.make_env(**hp.pop("env_kwargs", {})), **hp)

@@ -26,7 +26,8 @@ import numpy as np
 
 from scmgym.core import Problem, RunResult
 from scmgym.core.io import make_run_dir, run_dir_prefix
-from scmgym.experiments.methods import METHODS, evaluate_run, run_method
+from scmgym.errors import DataError
+from scmgym.experiments.methods import METHODS, check_method, evaluate_run, run_method
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +36,32 @@ ALL_METHODS = tuple(METHODS)
 
 
 def methods_for(problem: Problem, names: Sequence[str] | str = "all") -> list[str]:
-    """Resolve ``"all"`` or a list of names, dropping methods that do not apply to the plant."""
+    """Resolve ``"all"`` (every method that applies to the plant) or a list of names.
+
+    A name that is unknown, repeated, or does not apply to the plant is an error, and so is an
+    empty list: a comparison never silently runs less than it was asked to.
+    """
     if isinstance(names, str):
-        names = ALL_METHODS if names == "all" else [n.strip() for n in names.split(",") if n]
+        if names.strip() == "all":
+            return [n for n in ALL_METHODS if METHODS[n].applies_to(problem)]
+        names = [n.strip() for n in names.split(",")]
+    names = list(names)
+    allowed = f"all or a comma list of {', '.join(ALL_METHODS)}"
+    if not names or any(not n for n in names):
+        raise DataError("empty method name in --methods", value=",".join(names),
+                        allowed=allowed)
     unknown = [n for n in names if n not in METHODS]
     if unknown:
-        raise ValueError(f"unknown method(s) {', '.join(unknown)}; allowed: all or "
-                         f"{', '.join(ALL_METHODS)}")
-    return [n for n in names if METHODS[n].applies_to(problem)]
+        raise DataError(f"unknown method(s) {', '.join(unknown)}", allowed=allowed)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(f"method(s) named twice: {', '.join(repeated)}", allowed=allowed)
+    wrong = [n for n in names if not METHODS[n].applies_to(problem)]
+    if wrong:
+        raise DataError(f"method(s) {', '.join(wrong)} do not apply to the {problem.plant} "
+                        "plant", allowed=", ".join(n for n in ALL_METHODS
+                                                   if METHODS[n].applies_to(problem)))
+    return names
 
 
 def _hparams(method: str, milp_time_limit: float) -> dict[str, Any]:
@@ -106,6 +125,8 @@ def compare(problem: Problem, methods: Sequence[str] | str = "all", *, runs: int
     out.mkdir(parents=True, exist_ok=True)
     names = methods_for(problem, methods)
     seeds = list(range(first_seed, first_seed + runs))
+    for m in names:  # every argument checked before any run starts
+        check_method(m, problem, budget, _hparams(m, milp_time_limit))
     seeds_of = {m: seeds[:1] if METHODS[m].deterministic else seeds for m in names}
 
     def finished(m: str, s: int) -> Path | None:

@@ -329,6 +329,29 @@ def policy_digest(run_dir: Path | None, policy: dict[str, Any],
     return h.hexdigest()[:16]
 
 
+def check_method(method: str, problem: Problem, budget: int,
+                 hparams: dict[str, Any] | None = None) -> MethodSpec:
+    """Everything about a run that can be checked before it starts: the method exists and
+    applies to the plant, the budget is positive, and a trainer accepts the hyperparameters and
+    the budget (it is built once, which is cheap)."""
+    spec = get_method(method)
+    if not spec.applies_to(problem):
+        raise DataError(f"method {method!r} does not apply to this plant", value=problem.plant,
+                        allowed=", ".join(spec.plants or ()))
+    if not (isinstance(budget, int) and budget >= 1):
+        raise DataError("budget must be a positive number of simulations", value=budget)
+    trainer = getattr(spec.adapter, "trainer", None)
+    if trainer is not None:
+        hp = dict(hparams or {})
+        built = resolve(trainer)(problem.make_env(**hp.pop("env_kwargs", {})), **hp)
+        if budget < built.min_budget():
+            raise DataError(f"the budget is too small for {method} to evaluate its initial "
+                            "population", value=budget,
+                            allowed=f"at least {built.min_budget()} "
+                            f"({built.describe_min_budget()})")
+    return spec
+
+
 def config_of(method: str, problem: Problem, budget: int, seed: int,
               hparams: dict[str, Any], eval_episodes: int) -> dict[str, Any]:
     """What ``config.json`` holds: everything :func:`run_method` needs to redo the run."""

@@ -132,8 +132,9 @@ class EvolutionaryTrainer:
             self, with ``policy`` (the best policy found), ``evaluator`` (budget, history and
             best episode) and ``state``.
         """
-        check_param("budget", budget, isinstance(budget, int) and budget >= 1,
-                    "a positive number of simulations")
+        check_param("budget", budget, isinstance(budget, int) and budget >= self.min_budget(),
+                    f"at least {self.min_budget()} simulations (one evaluation of the initial "
+                    f"population: {self.describe_min_budget()})")
         run_dir = Path(run_dir) if run_dir is not None else None
         self._checkpoint_path = run_dir / "checkpoint.pkl" if run_dir is not None else None
         hist_path = run_dir / "history.csv" if run_dir is not None else None
@@ -190,6 +191,18 @@ class EvolutionaryTrainer:
         self.wall_seconds = self._elapsed()
         self.policy = self._make_policy()
         return self
+
+    def min_budget(self) -> int:
+        """The fewest simulations that evaluate the whole initial population."""
+        hp = self.hparams
+        return hp["population_size"] * hp.get("episodes_per_evaluation", 1)
+
+    def describe_min_budget(self) -> str:
+        """What :meth:`min_budget` counts, in words."""
+        hp = self.hparams
+        episodes = hp.get("episodes_per_evaluation", 1)
+        return (f"{hp['population_size']} individuals" if episodes == 1
+                else f"{hp['population_size']} individuals x {episodes} episodes")
 
     def _init_state(self, state: dict[str, Any]) -> None:
         """Subclasses add their own entries to a fresh state."""

@@ -381,6 +381,9 @@ class GPTrainer(EvolutionaryTrainer):
         if self.plant.name not in builders:
             raise ValueError(f"GP has no primitive set for plant {self.plant.name!r}; "
                              f"allowed: {', '.join(builders)}")
+        if boolean_ops and self.plant.name != "make-or-buy":
+            raise ValueError(f"boolean_ops=True; allowed: only on the make-or-buy plant (this "
+                             f"env is the {self.plant.title})")
         self.pset, self.inputs = builders[self.plant.name]()
         self.fitness_class = _FitnessMin if self.objective.direction == "min" else _FitnessMax
         tb = base.Toolbox()
