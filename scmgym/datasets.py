@@ -7,6 +7,7 @@ Row numbers in error messages are spreadsheet rows: the header is row 1, the fir
 from __future__ import annotations
 
 import math
+import zipfile
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -82,6 +83,10 @@ def read_table(
                         allowed="a header row and data rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
         raise DataError(f"cannot read the file ({exc})", source=src) from None
+    except (zipfile.BadZipFile, KeyError) as exc:  # a damaged or mislabelled .xlsx archive
+        raise DataError(f"not a readable Excel workbook ({exc})", source=src,
+                        allowed="an .xlsx file saved by a spreadsheet program, or a CSV file"
+                        ) from None
 
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.map(_cell_text)

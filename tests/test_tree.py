@@ -81,7 +81,7 @@ def test_from_json_rejects_other_documents():
     with pytest.raises(ValueError, match="not an scmgym policy"):
         TreePolicy.from_json("{}")
     with pytest.raises(ValueError, match="unknown policy kind 'nn'"):
-        TreePolicy.from_json('{"format": "scmgym-policy", "kind": "nn"}')
+        TreePolicy.from_json('{"format": "scmgym-policy", "version": 1, "kind": "nn"}')
 
 
 def test_simplify_removes_contradictions_and_merges_leaves():

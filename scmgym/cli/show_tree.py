@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 
 from scmgym.errors import DataError
-from scmgym.policies import load_policy
+from scmgym.policies import TreePolicy, load_policy
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("show-tree", help="print a saved tree policy (policy.json)")
-    p.add_argument("policy", type=Path, help="a policy.json written by scmgym train")
+    p.add_argument("policy", type=Path,
+                   help="a policy.json written by scmgym train, or its run directory")
     p.add_argument("--format", choices=("text", "python", "dot", "json"), default="text",
                    help="text (default), python (standalone function), dot (Graphviz), json")
     p.add_argument("--simplify", action="store_true",
@@ -21,13 +22,23 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.policy.is_file():
-        raise DataError("no such policy file", value=str(args.policy),
-                        allowed="a policy.json written by scmgym train")
+    path = args.policy
+    if path.is_dir():  # a run directory: its policy.json
+        path = path / "policy.json"
+        if not path.is_file():
+            raise DataError("the run directory has no policy.json (an unfinished run, or one "
+                            "that returned no policy)", source=str(args.policy))
+    if not path.is_file():
+        raise DataError("no such policy file", value=str(path),
+                        allowed="a policy.json, or the run directory that holds it")
     try:
-        policy = load_policy(args.policy)
-    except (ValueError, KeyError) as exc:
-        raise DataError(f"not a readable policy ({exc})", source=str(args.policy)) from None
+        policy = load_policy(path)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"not a readable policy ({exc})", source=str(path)) from None
+    if not isinstance(policy, TreePolicy):
+        raise DataError(f"a {policy.kind} policy is not a tree", source=str(path),
+                        allowed="the policy of ELDT or GP (a plan prints as: "
+                        + policy.to_text()[:60] + " ...)")
     if args.simplify:
         policy = policy.simplify()
     text = {"text": policy.to_text, "python": policy.to_python, "dot": policy.to_dot,

@@ -109,13 +109,11 @@ class TreePolicy:
     def from_json(cls, text: str) -> TreePolicy:
         """Rebuild any tree policy from :meth:`to_json` output (dispatches on ``kind``)."""
         data = json.loads(text)
-        if data.get("format") != "scmgym-policy":
-            raise ValueError("not an scmgym policy JSON (missing format: scmgym-policy)")
-        kind = data.get("kind")
-        target = _KINDS.get(kind)
-        if target is None:
-            raise ValueError(f"unknown policy kind {kind!r}; allowed: {', '.join(_KINDS)}")
-        return target._from_dict(data)
+        check_policy_data(data)
+        if data["kind"] not in _KINDS:
+            raise ValueError(f"a {data['kind']} policy is not a tree; allowed: "
+                             f"{', '.join(_KINDS)}")
+        return _KINDS[data["kind"]]._from_dict(data)
 
     @classmethod
     def load(cls, path: str | Path) -> TreePolicy:
@@ -197,11 +195,82 @@ class PlanPolicy:
         return "plan: " + " ".join(map(str, self.solution))
 
 
+#: Nesting depth a saved tree may have (ELDT rejects phenotypes 100 conditions deep; the
+#: renderings recurse, so a deeper file is refused with a clear error instead).
+MAX_TREE_DEPTH = 200
+
+
+def check_policy_data(data: Any) -> None:
+    """Check a policy file's data against the format before anything is built from it.
+
+    Raises:
+        ValueError: naming what is wrong and what is allowed: not a JSON object, another
+            format or version, an unknown kind, a schema without features or actions, a tree
+            nested deeper than :data:`MAX_TREE_DEPTH`, a malformed node, a feature index or a
+            leaf action outside the schema.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"a policy file holds a JSON object, not a {type(data).__name__}; "
+                         "allowed: the policy.json of a run directory")
+    if data.get("format") != "scmgym-policy":
+        raise ValueError("not an scmgym policy JSON (missing format: scmgym-policy)")
+    if data.get("version") != FORMAT_VERSION:
+        raise ValueError(f"policy format version {data.get('version')!r}; allowed: "
+                         f"{FORMAT_VERSION} (this version of scmgym)")
+    kinds = [*_KINDS, PlanPolicy.kind, "sb3-ppo"]
+    if data.get("kind") not in kinds:
+        raise ValueError(f"unknown policy kind {data.get('kind')!r}; allowed: "
+                         f"{', '.join(kinds)}")
+    if data["kind"] == "sb3-ppo":
+        if not isinstance(data.get("file"), str):
+            raise ValueError("an sb3-ppo policy names its model file (file: model.zip)")
+        return
+    if data["kind"] == PlanPolicy.kind:
+        sol = data.get("solution")
+        if not (isinstance(sol, list) and all(isinstance(x, int) for x in sol)):
+            raise ValueError("a plan's solution must be a list of integers")
+        return
+    schema = data.get("schema")
+    if not (isinstance(schema, dict) and isinstance(schema.get("features"), list)
+            and isinstance(schema.get("actions"), list) and schema["actions"]):
+        raise ValueError("a tree policy needs a schema with a list of features and of actions")
+    n_features, n_actions = len(schema["features"]), len(schema["actions"])
+    stack = [(data.get("tree"), 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            raise ValueError(f"the tree is nested more than {MAX_TREE_DEPTH} levels deep; "
+                             f"allowed: at most {MAX_TREE_DEPTH}")
+        if not isinstance(node, dict):
+            raise ValueError(f"a tree node is a JSON object, not {node!r}")
+        if "action" in node:
+            action = node["action"]
+            if not (isinstance(action, int) and 0 <= action < n_actions):
+                raise ValueError(f"leaf action {action!r}; allowed: 0..{n_actions - 1} "
+                                 f"({', '.join(map(str, schema['actions']))})")
+            continue
+        if not all(k in node for k in ("op", "lhs", "rhs", "then", "else")):
+            raise ValueError("a split node needs op, lhs, rhs, then and else; got keys "
+                             f"{', '.join(sorted(node))}")
+        for operand in (node["lhs"], node["rhs"]):
+            if isinstance(operand, dict):
+                index = operand.get("feature")
+                if not (isinstance(index, int) and 0 <= index < n_features):
+                    raise ValueError(f"feature index {index!r}; allowed: 0..{n_features - 1} "
+                                     "(the schema's features)")
+        stack += [(node["then"], depth + 1), (node["else"], depth + 1)]
+
+
 def policy_from_dict(data: dict[str, Any]) -> TreePolicy | PlanPolicy:
-    """A policy from its JSON data: a tree (any tree kind) or a plan."""
-    if data.get("format") == "scmgym-policy" and data.get("kind") == PlanPolicy.kind:
+    """A policy from its JSON data (checked by :func:`check_policy_data`): a tree or a plan."""
+    check_policy_data(data)
+    if data["kind"] == "sb3-ppo":
+        raise ValueError(f"an sb3-ppo policy is the model file {data['file']!r} beside it; "
+                         "allowed here: a tree or a plan (load the model with "
+                         "stable_baselines3.PPO.load)")
+    if data["kind"] == PlanPolicy.kind:
         return PlanPolicy(data["solution"], data.get("meta"))
-    return TreePolicy.from_json(json.dumps(data))
+    return _KINDS[data["kind"]]._from_dict(data)
 
 
 def load_policy(path: str | Path) -> TreePolicy | PlanPolicy:
