@@ -89,6 +89,10 @@ TRUCK_UNLOAD_H = (1.0, 2.0, 3.0)
 
 #: Days added to the longest feasible run to get the default day cap of :func:`default_max_days`.
 MAX_DAYS_MARGIN_D = 10
+#: The latest day a date of an order may name (about 27 years of daily updates; the bundled
+#: datasets reach day 1200). The plant is simulated day by day up to the latest due date, so
+#: a date beyond this is a data error, not a run that would not end.
+MAX_DATE_DAY = 10_000
 
 #: The 20 station names of the plant, in the order in which free stations are taken.
 STATION_NAMES = tuple(f"{row}{k}" for row in "ABCDE" for k in range(1, 5))
@@ -307,6 +311,13 @@ class HFSInstance:
                 raise DataError("unknown machine type", source=self.source, row=i + 2,
                                 column="machine_type", value=o.machine_type,
                                 allowed=", ".join(MACHINE_TYPES))
+            for column, day in (("date_basement_arrival", o.basement_day),
+                                ("date_electrical_panel_arrival", o.panel_day),
+                                ("date_delivery", o.due_day)):
+                if not 0 <= day <= MAX_DATE_DAY:
+                    raise DataError("date out of range", source=self.source, row=i + 2,
+                                    column=column, value=day,
+                                    allowed=f"a day in [0, {MAX_DATE_DAY}]")
 
     def __len__(self) -> int:
         return len(self.orders)
@@ -338,7 +349,7 @@ class HFSInstance:
 def _order_from_cells(cells: Mapping[str, Any], row: int, source: str) -> HFSOrder:
     def date(col: str) -> int:
         return datasets.parse_int(str(cells[col]).strip(), source=source, row=row, column=col,
-                                  minimum=0)
+                                  minimum=0, maximum=MAX_DATE_DAY)
 
     oid = datasets.parse_int(str(cells["order_id"]).strip(), source=source, row=row,
                              column="order_id", minimum=0)
