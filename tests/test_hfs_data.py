@@ -70,7 +70,8 @@ def test_unknown_dataset_name():
     (f"{HEADER}\n0,lt7,1,x,1\n",
      r"row 2, column 'date_electrical_panel_arrival': not an integer \(got 'x'\)"),
     (f"{HEADER}\n0,lt7,1,1,-4\n",
-     r"row 2, column 'date_delivery': out of range \(got -4\); allowed: an integer in \[0, 10000\]"),
+     r"row 2, column 'date_delivery': out of range \(got -4\); "
+     r"allowed: an integer in \[0, 10000\]"),
     (f"{HEADER}\n0,lt7,1,1,\n",
      r"row 2, column 'date_delivery': not an integer \(got ''\)"),
     (f"{HEADER}\n0,lt9,1,1,1\n",

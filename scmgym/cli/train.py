@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from scmgym.core import PLANTS, Problem, get_plant
 from scmgym.core.io import make_run_dir
-from scmgym.errors import DataError, RunInterrupted
+from scmgym.errors import DataError, RunInterrupted, ScmgymError
 from scmgym.experiments.methods import METHODS, check_method, get_method, run_method
 
 EXIT_INTERRUPTED = 130
@@ -143,6 +144,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_method(method, problem, budget, seed, run_dir, eval_episodes=eval_episodes,
                             resume=resume, verbose=verbose, **hparams)
+    except (ValueError, ScmgymError):
+        # Refused before its first simulation (a hyperparameter the method itself checks):
+        # a new run directory holding only its config is removed, so nothing half-made stays.
+        history = run_dir / "history.csv"
+        started = history.exists() and len(history.read_text().splitlines()) > 1
+        if not resume and not started:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     except RunInterrupted:
         print(f"run directory: {run_dir}")
         print(f"\ninterrupted; continue with: scmgym train --resume {run_dir}")

@@ -275,7 +275,12 @@ def policy_from_dict(data: dict[str, Any]) -> TreePolicy | PlanPolicy:
 
 def load_policy(path: str | Path) -> TreePolicy | PlanPolicy:
     """Load a policy saved with ``save()`` / ``to_json()`` (a tree or a plan)."""
-    return policy_from_dict(json.loads(Path(path).read_text()))
+    try:
+        data = json.loads(Path(path).read_text())
+    except RecursionError:  # JSON nested deeper than the parser goes
+        raise ValueError(f"the tree is nested more than {MAX_TREE_DEPTH} levels deep; "
+                         f"allowed: at most {MAX_TREE_DEPTH}") from None
+    return policy_from_dict(data)
 
 
 @dataclass
