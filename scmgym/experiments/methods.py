@@ -127,6 +127,7 @@ def _schedule_method(name: str, summary: str, target: str, **options: Any) -> No
         return run_with_budget(name, problem, budget, seed, fn, _history_path(run_dir),
                                **hparams)
 
+    adapter.target = target  # type: ignore[attr-defined]  (its hyperparameters are checked)
     register_method(name, "schedule", summary, **options)(adapter)
 
 
@@ -340,6 +341,9 @@ def check_method(method: str, problem: Problem, budget: int,
                         allowed=", ".join(spec.plants or ()))
     if not (isinstance(budget, int) and budget >= 1):
         raise DataError("budget must be a positive number of simulations", value=budget)
+    for attr, skip in (("target", ("ev", "seed")), ("trainer", ("env", "seed", "verbose"))):
+        if getattr(spec.adapter, attr, None) is not None:
+            _check_names(method, resolve(getattr(spec.adapter, attr)), hparams or {}, skip)
     trainer = getattr(spec.adapter, "trainer", None)
     if trainer is not None:
         hp = dict(hparams or {})
@@ -350,6 +354,17 @@ def check_method(method: str, problem: Problem, budget: int,
                             allowed=f"at least {built.min_budget()} "
                             f"({built.describe_min_budget()})")
     return spec
+
+
+def _check_names(method: str, fn, hparams: dict[str, Any], skip: tuple[str, ...]) -> None:
+    """Hyperparameter names a method's function or class does not take are an error."""
+    import inspect
+
+    names = [n for n in inspect.signature(fn).parameters if n not in skip]
+    unknown = sorted(set(hparams) - set(names) - {"env_kwargs"})
+    if unknown:
+        raise DataError(f"{method} has no hyperparameter {', '.join(unknown)}",
+                        allowed=", ".join(names) or "none")
 
 
 def config_of(method: str, problem: Problem, budget: int, seed: int,
