@@ -70,17 +70,75 @@ def _hparams(method: str, milp_time_limit: float) -> dict[str, Any]:
 
 def run_one(method: str, problem: Problem, budget: int, seed: int, out: Path,
             milp_time_limit: float = 300.0, reeval_seeds: int = 100) -> Path:
-    """Run one method with one seed through :func:`run_method`; return its run directory."""
-    run_dir = make_run_dir(out, problem.name, method, seed)
+    """Run one method with one seed through :func:`run_method`; return its run directory.
+
+    An unfinished run of the same settings left by an interrupted comparison is taken up:
+    resumed from its checkpoint (ELDT, GP), or redone in the same directory (any other method,
+    its partial history replaced), so no stale directory is left beside a new one."""
+    hparams = _hparams(method, milp_time_limit)
+    run_dir = find_run(out, problem, method, seed, budget, hparams, finished=False)
+    resume = (run_dir is not None and METHODS[method].resumable
+              and (run_dir / "checkpoint.pkl").is_file())
+    if run_dir is None:
+        run_dir = make_run_dir(out, problem.name, method, seed)
     run_method(method, problem, budget, seed, run_dir, eval_episodes=reeval_seeds,
-               **_hparams(method, milp_time_limit))
+               resume=resume, **hparams)
     return run_dir
 
 
+def _worker_init() -> None:
+    """In each worker process: die with the comparison. On Linux the kernel sends SIGTERM to
+    the worker when its parent ends, even by SIGKILL, so no worker outlives a killed run."""
+    import ctypes
+    import signal
+    import sys
+
+    global _IN_POOL
+    _IN_POOL = True
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+#: Whether this process is a worker of a parallel comparison (set by :func:`_worker_init`).
+_IN_POOL = False
+
+
 def _worker(args: tuple) -> str:
+    import os
+
+    from scmgym.core.io import terminate_as_interrupt
+
     method, problem, budget, seed, out, milp_time_limit, reeval_seeds = args
-    return str(run_one(method, Problem.from_dict(problem), budget, seed, Path(out),
-                       milp_time_limit, reeval_seeds))
+    try:
+        with terminate_as_interrupt():  # a SIGTERM ends the run cleanly (checkpoint kept)
+            return str(run_one(method, Problem.from_dict(problem), budget, seed, Path(out),
+                               milp_time_limit, reeval_seeds))
+    except KeyboardInterrupt:
+        if _IN_POOL:  # the comparison is stopping (or gone): the worker ends with it, now
+            os._exit(130)
+        raise
+
+
+def _run_parallel(args: list[tuple], jobs: int, bar) -> None:
+    """The runs in ``jobs`` worker processes. On Ctrl-C or SIGTERM, the queued runs are
+    cancelled and the running ones are stopped (each keeps its checkpoint), then the
+    interrupt goes on to the caller."""
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                               initializer=_worker_init)
+    try:
+        for fut in as_completed([pool.submit(_worker, a) for a in args]):
+            fut.result()
+            if bar is not None:
+                bar.update()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for child in mp.active_children():  # the pool's workers
+            child.terminate()
+        for child in mp.active_children():
+            child.join(timeout=30)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _load_evaluated(run_dir: Path, problem: Problem, reeval_seeds: int) -> RunResult:
@@ -93,23 +151,27 @@ def _load_evaluated(run_dir: Path, problem: Problem, reeval_seeds: int) -> RunRe
     return result
 
 
-def find_finished(out: Path, problem: Problem, method: str, seed: int, budget: int,
-                  hparams: dict[str, Any] | None = None,
-                  eval_episodes: int | None = None) -> Path | None:
-    """A finished run directory of these settings in ``out``, if any (for resuming): one with
-    a ``result.json`` whose ``config.json`` names the same problem, method, seed, budget and
-    hyperparameters (and evaluation episodes, when given)."""
+def find_run(out: Path, problem: Problem, method: str, seed: int, budget: int,
+             hparams: dict[str, Any] | None = None, *, finished: bool = True) -> Path | None:
+    """A run directory of these settings in ``out``: its ``config.json`` names the same
+    problem, method, seed, budget and hyperparameters, and it has a ``result.json``
+    (``finished=True``) or not (``finished=False``: an interrupted run)."""
     prefix = run_dir_prefix(problem.name, method, seed)
     for path in sorted(Path(out).glob(prefix + "*")) if Path(out).exists() else []:
-        if not (path / "result.json").is_file() or not (path / "config.json").is_file():
+        if (path / "result.json").is_file() != finished or not (path / "config.json").is_file():
             continue
         cfg = json.loads((path / "config.json").read_text())
         if (cfg.get("problem") == problem.to_dict() and cfg.get("method") == method
                 and cfg.get("seed") == seed and cfg.get("budget") == budget
-                and cfg.get("hparams") == (hparams or {})
-                and (eval_episodes is None or cfg.get("eval_episodes") == eval_episodes)):
+                and cfg.get("hparams") == (hparams or {})):
             return path
     return None
+
+
+def find_finished(out: Path, problem: Problem, method: str, seed: int, budget: int,
+                  hparams: dict[str, Any] | None = None) -> Path | None:
+    """A finished run directory of these settings in ``out``, if any (for resuming)."""
+    return find_run(out, problem, method, seed, budget, hparams, finished=True)
 
 
 def compare(problem: Problem, methods: Sequence[str] | str = "all", *, runs: int = 10,
@@ -143,11 +205,7 @@ def compare(problem: Problem, methods: Sequence[str] | str = "all", *, runs: int
         from tqdm.auto import tqdm
         bar = tqdm(total=len(args), desc="runs", unit="run")
     if jobs > 1 and len(args) > 1:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-            for fut in as_completed([pool.submit(_worker, a) for a in args]):
-                fut.result()
-                if bar is not None:
-                    bar.update()
+        _run_parallel(args, jobs, bar)
     else:
         for a in args:
             _worker(a)

@@ -184,7 +184,7 @@ class EvolutionaryTrainer:
             if bar is not None:
                 bar.close()
             if self.interrupted:  # back to the last checkpoint: what a resume continues from
-                self.evaluator.load_state(self._saved)
+                self.evaluator.load_state(self._last_checkpoint())
             else:
                 self._save_state()
             self.evaluator.close()
@@ -273,6 +273,13 @@ class EvolutionaryTrainer:
             self._write_checkpoint(evaluator)
         # Only once the checkpoint is on disk is it what an interrupted run returns to.
         self._saved = evaluator
+
+    def _last_checkpoint(self) -> dict[str, Any]:
+        """The evaluator state of the checkpoint a resume would start from. The file on disk
+        decides: an interrupt can fall between writing it and noting it in memory."""
+        if self._checkpoint_path is not None and self._checkpoint_path.exists():
+            return load_checkpoint(self._checkpoint_path)["evaluator"]
+        return self._saved
 
     def _write_checkpoint(self, evaluator: dict[str, Any]) -> None:
         st = self.state
