@@ -170,3 +170,59 @@ def test_the_catalogue_is_large_enough():
 def test_debug_shows_the_traceback(capsys):
     with pytest.raises(ValueError, match="budget"):
         main(["--debug", "train", "eldt", "--budget", "0"])
+
+
+@pytest.fixture
+def interrupted_run(tmp_path, capsys, interrupter):
+    """An ELDT run stopped by Ctrl-C after 30 simulations (a checkpoint, no result.json)."""
+    interrupter.arm(31)
+    code = main(["train", "eldt", "--budget", "200", "--out", str(tmp_path / "runs"),
+                 "--no-progress", "--eval-episodes", "1"])
+    interrupter.disarm()
+    capsys.readouterr()
+    assert code == 130
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    return run_dir
+
+
+def edit_config(run_dir, **changes):
+    path = run_dir / "config.json"
+    config = json.loads(path.read_text())
+    for key, value in changes.items():
+        target = config
+        *parents, last = key.split(".")
+        for part in parents:
+            target = target[part]
+        target[last] = value
+    path.write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize("edit, argv, message", [
+    (None, ["--seed", "5", "--env", "hfs"], "--env, --seed cannot change it"),
+    (None, ["--hp", "x=1"], "--hp cannot change it"),
+    (None, ["--budget", "3"], "--budget is below the 30 simulations the run has done"),
+    ({"problem.dataset": "list2"}, [], "the checkpoint belongs to another run (instance differ"),
+    ({"seed": 9}, [], "the checkpoint belongs to another run (hparams differ"),
+    ({"method": "sa"}, [], "not a run configuration of this scmgym version"),
+    ("truncate", [], "checkpoint.pkl: the checkpoint cannot be read (UnpicklingError"),
+    ("short history", [], "history.csv: 10 rows, but the checkpoint counts 30 simulations"),
+    ("finished", [], "the run is finished"),
+])
+def test_resume_refuses_what_it_cannot_continue(capsys, interrupted_run, edit, argv, message):
+    run_dir = interrupted_run
+    history_before = (run_dir / "history.csv").read_text()
+    if isinstance(edit, dict):
+        edit_config(run_dir, **edit)
+    elif edit == "truncate":
+        data = (run_dir / "checkpoint.pkl").read_bytes()
+        (run_dir / "checkpoint.pkl").write_bytes(data[:100])
+    elif edit == "short history":
+        lines = history_before.splitlines()[:11]
+        (run_dir / "history.csv").write_text("\n".join(lines) + "\n")
+        history_before = (run_dir / "history.csv").read_text()
+    elif edit == "finished":
+        (run_dir / "result.json").write_text("{}")
+    code = main(["train", "--resume", str(run_dir), *argv])
+    _, err = capsys.readouterr()
+    assert code == 1 and message in err and "Traceback" not in err, err
+    assert (run_dir / "history.csv").read_text() == history_before  # nothing lost or added

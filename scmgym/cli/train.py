@@ -46,7 +46,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "run directory (config, history, policy, tree, evaluation, plots, result).")
     p.add_argument("method", nargs="?", choices=tuple(METHODS), metavar="METHOD",
                    help=f"one of {', '.join(METHODS)}")
-    p.add_argument("--env", choices=tuple(PLANTS), default="make-or-buy",
+    p.add_argument("--env", choices=tuple(PLANTS), default=None,
                    help="plant (default make-or-buy)")
     p.add_argument("--dataset", "--list", dest="dataset", default=None,
                    help="bundled dataset or a path (default: the plant's first, d1 or list1; "
@@ -57,8 +57,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", type=int, default=None,
                    help="most real simulations (default 5000; with --resume: the run's budget, "
                    "or a larger one to extend it)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--out", type=Path, default=Path("runs"), help="parent folder (runs/)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    p.add_argument("--out", type=Path, default=None, help="parent folder (runs/)")
     p.add_argument("--generations", type=int, default=None,
                    help="generations (ELDT, GP, GA, ACO; default: published)")
     p.add_argument("--population", type=int, default=None,
@@ -76,12 +76,35 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--hp", action="append", default=[], metavar="NAME=VALUE",
                    help="any other hyperparameter of the method (VALUE read as JSON, else as "
                    "text); repeatable")
-    p.add_argument("--eval-episodes", type=int, default=20,
+    p.add_argument("--eval-episodes", type=int, default=None,
                    help="fresh episodes for the final evaluation of the returned policy (20)")
     p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
                    help="continue the run in RUN_DIR from its last checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
+
+
+def check_resumable(run_dir: Path, method: str, budget: int) -> None:
+    """Refuse, before anything is written, a resume that could not continue the run."""
+    from scmgym.core.io import load_checkpoint
+
+    if (run_dir / "result.json").is_file():
+        raise DataError("the run is finished; a finished run keeps no checkpoint to continue",
+                        source=str(run_dir), allowed="an interrupted run directory (start a "
+                        "new run for a larger budget)")
+    checkpoint = run_dir / "checkpoint.pkl"
+    if not get_method(method).resumable or not checkpoint.is_file():
+        return  # nothing to continue: run_method redoes the run from its start
+    try:
+        state = load_checkpoint(checkpoint)
+        used = int(state["evaluator"]["used"])
+    except Exception as exc:  # a damaged or foreign file, whatever pickle says about it
+        raise DataError(f"the checkpoint cannot be read ({type(exc).__name__}: {exc})",
+                        source=str(checkpoint), allowed="the checkpoint.pkl of an "
+                        "interrupted run (delete the run directory to start again)") from None
+    if budget < used:
+        raise DataError(f"--budget is below the {used} simulations the run has done",
+                        value=budget, allowed=f"at least {used}")
 
 
 def _hparams(args: argparse.Namespace) -> dict[str, Any]:
@@ -109,9 +132,22 @@ def _hparams(args: argparse.Namespace) -> dict[str, Any]:
     return hp
 
 
+#: The options that define a new run: refused with --resume, which takes only --budget and
+#: --no-progress (everything else comes from the run's config.json).
+_TRAIN_FLAGS = ("method", "env", "dataset", "workers", "levels", "seed", "out", "generations",
+                "population", "episodes", "replacement", "lamarckian", "max_height",
+                "boolean_ops", "time_limit", "hp", "eval_episodes")
+
+
 def run(args: argparse.Namespace) -> int:
     resume = args.resume is not None
     if resume:
+        given = [name for name, value in vars(args).items()
+                 if name in _TRAIN_FLAGS and value not in (None, [])]
+        if given:
+            raise DataError(f"--resume continues a run as its config.json says; "
+                            f"{', '.join('--' + g.replace('_', '-') for g in given)} cannot "
+                            "change it", allowed="--resume DIR [--budget N] [--no-progress]")
         cfg_path = args.resume / "config.json"
         if not cfg_path.is_file():
             raise DataError("not a run directory (no config.json)", source=str(args.resume))
@@ -124,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
         budget = config["budget"] if args.budget is None else args.budget
         seed, hparams, eval_episodes = config["seed"], config["hparams"], config["eval_episodes"]
         run_dir = args.resume
+        check_resumable(run_dir, method, budget)
     else:
         if args.method is None:
             raise DataError("a method is required", allowed=", ".join(METHODS)
@@ -131,16 +168,18 @@ def run(args: argparse.Namespace) -> int:
         if args.budget is not None and args.budget < 1:
             raise DataError("--budget must be positive", value=args.budget,
                             allowed="a positive number of simulations")
-        method, seed, eval_episodes = args.method, args.seed, args.eval_episodes
-        spec = get_plant(args.env)
-        problem = Problem(args.env, args.dataset or spec.default_dataset, args.workers)
+        seed = 0 if args.seed is None else args.seed
+        eval_episodes = 20 if args.eval_episodes is None else args.eval_episodes
+        method, plant = args.method, args.env or "make-or-buy"
+        spec = get_plant(plant)
+        problem = Problem(plant, args.dataset or spec.default_dataset, args.workers)
         budget = spec.default_budget if args.budget is None else args.budget
         hparams = _hparams(args)
         run_dir = None
     verbose = 0 if args.no_progress or not sys.stderr.isatty() else 1
     if run_dir is None:
         check_method(method, problem, budget, hparams)
-        run_dir = make_run_dir(args.out, problem.name, method, seed)
+        run_dir = make_run_dir(args.out or Path("runs"), problem.name, method, seed)
     try:
         result = run_method(method, problem, budget, seed, run_dir, eval_episodes=eval_episodes,
                             resume=resume, verbose=verbose, **hparams)

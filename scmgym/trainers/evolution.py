@@ -293,7 +293,7 @@ class EvolutionaryTrainer:
             py_random=(random.getstate() if self._random_live else self.random.getstate()),
             np_random=self.rng.bit_generator.state,
             env_rng=env_rng, env_seed=self.env_seed, simulations=evaluator["used"],
-            wall_seconds=self._elapsed(),
+            wall_seconds=self._elapsed(), identity=self._identity(),
             evaluator=evaluator,
         )
         save_checkpoint(self._checkpoint_path, packed)
@@ -318,7 +318,20 @@ class EvolutionaryTrainer:
             ind.fitness.values = item[1]
         return ind
 
+    def _identity(self) -> dict[str, Any]:
+        """What a checkpoint belongs to: the plant, the instance and the hyperparameters."""
+        inst = self.env.unwrapped.instance
+        return {"plant": self.plant.name, "instance": inst.name, "orders": inst.n,
+                "hparams": dict(self.hparams)}
+
     def _restore(self, packed: dict[str, Any]) -> None:
+        saved, now = packed.get("identity"), self._identity()
+        if saved is not None and saved != now:
+            diff = [k for k in now if saved.get(k) != now[k]]
+            raise ValueError(f"the checkpoint belongs to another run ({', '.join(diff)} "
+                             f"differ: checkpoint {[saved.get(k) for k in diff]}, now "
+                             f"{[now[k] for k in diff]}); allowed: resume with the run's "
+                             "own configuration")
         st = dict(packed)
         st["population"] = [self._unpack_with_fitness(i) for i in packed["population"]]
         st["offspring"] = (None if packed["offspring"] is None
