@@ -118,3 +118,19 @@ def test_a_new_number_of_reevaluation_seeds_reevaluates_without_rerunning(capsys
     first = json.loads((dirs[0] / "evaluation.json").read_text())["values"][:3]
     assert main([*argv, "--reeval-seeds", "3"]) == 0
     assert json.loads((dirs[0] / "evaluation.json").read_text())["values"] == first
+
+
+def test_a_method_without_a_solution_is_explained_under_the_table(capsys, tmp_path,
+                                                                   monkeypatch):
+    from scmgym.experiments import methods
+
+    def no_solution(problem, options, evaluator):
+        return {"status": "no_solution", "termination": "maxTimeLimit"}
+
+    monkeypatch.setitem(methods.MILP_SOLVERS, "hfs", no_solution)
+    assert main(["compare", "--problem", "hfs:d4", "--methods", "edd,milp", "--runs", "1",
+                 "--milp-time-limit", "7", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| milp | nan |" in out
+    assert ("Note: milp: no solution in 1 of 1 run(s): the solver ended with no_solution "
+            "(maxTimeLimit) within its time limit of 7 s; its row shows nan.") in out

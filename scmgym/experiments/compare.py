@@ -217,7 +217,7 @@ def compare(problem: Problem, methods: Sequence[str] | str = "all", *, runs: int
                for m in names}
     rows = summarise(problem, results)
     bound = best_bound(problem, results)
-    files = write_tables(out, problem, rows, budget, runs, bound)
+    files = write_tables(out, problem, rows, budget, runs, bound, notes=run_notes(results))
     files.update(write_plots(out, problem, results))
     return {"rows": rows, "runs": results, "files": files, "skipped": skipped, "bound": bound}
 
@@ -277,20 +277,40 @@ def summarise(problem: Problem, results: dict[str, list[RunResult]]) -> list[dic
     return rows
 
 
+def run_notes(results: dict[str, list[RunResult]]) -> list[str]:
+    """Why a method has no value in the table (a MILP that found no solution in its time
+    limit, a run that produced nothing), one line per such method."""
+    notes = []
+    for method, rs in results.items():
+        empty = [r for r in rs if r.best_value is None]
+        if not empty:
+            continue
+        extra = empty[0].extra
+        why = ""
+        if "termination" in extra:
+            limit = extra.get("hparams", {}).get("time_limit")
+            why = (f": the solver ended with {extra.get('status')} ({extra['termination']})"
+                   + (f" within its time limit of {limit:g} s" if limit else ""))
+        notes.append(f"{method}: no solution in {len(empty)} of {len(rs)} run(s){why}; its "
+                     "row shows nan")
+    return notes
+
+
 def write_tables(out: Path, problem: Problem, rows: list[dict[str, Any]], budget: int,
-                 runs: int, bound: int | None = None) -> dict[str, Path]:
+                 runs: int, bound: int | None = None,
+                 notes: Sequence[str] = ()) -> dict[str, Path]:
     cols = list(rows[0].keys()) if rows else []
     csv_path, md_path = out / "results.csv", out / "results.md"
     with csv_path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=cols)
         writer.writeheader()
         writer.writerows(rows)
-    md_path.write_text(markdown_table(problem, rows, budget, runs, bound))
+    md_path.write_text(markdown_table(problem, rows, budget, runs, bound, notes))
     return {"results_csv": csv_path, "results_md": md_path}
 
 
 def markdown_table(problem: Problem, rows: list[dict[str, Any]], budget: int, runs: int,
-                   bound: int | None = None) -> str:
+                   bound: int | None = None, notes: Sequence[str] = ()) -> str:
     head = (f"### {problem.label}: {problem.objective} "
             f"({'lower' if problem.direction == 'min' else 'higher'} is better), "
             f"budget {budget} simulations, {runs} run(s)\n\n")
@@ -307,7 +327,8 @@ def markdown_table(problem: Problem, rows: list[dict[str, Any]], budget: int, ru
     for r in rows:
         cells = [f"{v:.1f}" if isinstance(v, float) else str(v) for v in r.values()]
         lines.append("| " + " | ".join(cells) + " |")
-    return head + "\n".join(lines) + "\n"
+    tail = "".join(f"\nNote: {note}.\n" for note in notes)
+    return head + "\n".join(lines) + "\n" + tail
 
 
 def write_plots(out: Path, problem: Problem, results: dict[str, list[RunResult]]) -> dict:
