@@ -88,3 +88,37 @@ def test_killed_parallel_comparison_resumes_to_the_uninterrupted_result(tmp_path
         ref = next((tmp_path / "ref").glob(d.name.rsplit("__", 1)[0] + "__*"))
         assert (d / "history.csv").read_text() == (ref / "history.csv").read_text(), d.name
         assert not (d / "checkpoint.pkl").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL],
+                         ids=["SIGINT", "SIGTERM", "SIGKILL"])
+def test_killed_training_resumes_to_the_uninterrupted_run(tmp_path, capsys, sig):
+    import random
+
+    data = small_hfs(tmp_path)
+    argv = ["train", "gp", "--env", "hfs", "--dataset", data, "--budget", "400", "--seed", "2",
+            "--eval-episodes", "2", "--no-progress"]
+    assert main([*argv, "--out", str(tmp_path / "ref")]) == 0
+    capsys.readouterr()
+    (ref,) = (tmp_path / "ref").iterdir()
+    at = random.Random(int(sig)).randint(25, 150)  # a kill point that differs per signal
+    proc = subprocess.Popen([sys.executable, "-m", "scmgym.cli", *argv, "--out",
+                             str(tmp_path / "run")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        rows = [len(p.read_text().splitlines()) for p in (tmp_path / "run").glob("*/history.csv")]
+        if rows and rows[0] > at:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == (130 if sig != signal.SIGKILL else -signal.SIGKILL), err
+    (run,) = (tmp_path / "run").iterdir()
+    assert not (run / "result.json").exists()
+    if sig != signal.SIGKILL:
+        assert f"scmgym train --resume {run}" in out and "Traceback" not in err
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert (run / "history.csv").read_text() == (ref / "history.csv").read_text()
+    assert (run / "policy.json").read_text() == (ref / "policy.json").read_text()
