@@ -395,12 +395,7 @@ def run_method(method: str, problem: Problem, budget: int, seed: int = 0,
     Returns:
         The run's :class:`~scmgym.core.RunResult` with ``evaluation`` filled in.
     """
-    spec = get_method(method)
-    if not spec.applies_to(problem):
-        raise DataError(f"method {method!r} does not apply to this plant", value=problem.plant,
-                        allowed=", ".join(spec.plants or ()))
-    if not (isinstance(budget, int) and budget >= 1):
-        raise DataError("budget must be a positive number of simulations", value=budget)
+    spec = check_method(method, problem, budget, hparams)
     if not (isinstance(eval_episodes, int) and eval_episodes >= 0):
         raise DataError("eval_episodes must be an integer >= 0", value=eval_episodes)
     run_dir = None if run_dir is None else Path(run_dir)
