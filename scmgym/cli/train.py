@@ -142,15 +142,15 @@ _TRAIN_FLAGS = ("method", "env", "dataset", "workers", "levels", "seed", "out", 
 def run(args: argparse.Namespace) -> int:
     resume = args.resume is not None
     if resume:
+        cfg_path = args.resume / "config.json"
+        if not cfg_path.is_file():
+            raise DataError("not a run directory (no config.json)", source=str(args.resume))
         given = [name for name, value in vars(args).items()
                  if name in _TRAIN_FLAGS and value not in (None, [])]
         if given:
             raise DataError(f"--resume continues a run as its config.json says; "
                             f"{', '.join('--' + g.replace('_', '-') for g in given)} cannot "
                             "change it", allowed="--resume DIR [--budget N] [--no-progress]")
-        cfg_path = args.resume / "config.json"
-        if not cfg_path.is_file():
-            raise DataError("not a run directory (no config.json)", source=str(args.resume))
         config = json.loads(cfg_path.read_text())
         if not isinstance(config.get("problem"), dict) or config.get("method") not in METHODS:
             raise DataError("config.json is not a run configuration of this scmgym version",
