@@ -375,6 +375,12 @@ def config_of(method: str, problem: Problem, budget: int, seed: int,
             "hparams": jsonable(hparams), "eval_episodes": eval_episodes}
 
 
+#: What :func:`run_method` writes in a run directory besides ``config.json``, ``history.csv``
+#: and the checkpoint (removed first when a run is redone or resumed in its directory).
+OUTPUTS = ("result.json", "policy.json", "tree.txt", "tree.png", "evaluation.json",
+           "convergence.png", "model.zip")
+
+
 def run_method(method: str, problem: Problem, budget: int, seed: int = 0,
                run_dir: str | Path | None = None, *, eval_episodes: int = 100,
                resume: bool = False, verbose: int = 0, **hparams: Any) -> RunResult:
@@ -403,7 +409,9 @@ def run_method(method: str, problem: Problem, budget: int, seed: int = 0,
         run_dir.mkdir(parents=True, exist_ok=True)
         write_json(run_dir / "config.json",
                    config_of(method, problem, budget, seed, hparams, eval_episodes))
-        (run_dir / "result.json").unlink(missing_ok=True)
+        stale = OUTPUTS if resume else OUTPUTS + ("checkpoint.pkl", "history.csv")
+        for name in stale:  # a run redone in its directory leaves nothing of the old one
+            (run_dir / name).unlink(missing_ok=True)
     kwargs = dict(hparams)
     if spec.kind == "policy":
         kwargs["verbose"] = verbose
