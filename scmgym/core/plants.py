@@ -33,10 +33,17 @@ def _hfs_check(instance, problem) -> None:
 
 
 def _hfs_simulate(problem, solution: Sequence[int], seed: int) -> float:
+    """One simulation's makespan, by the compiled engine (the same makespan as the SimPy model,
+    tests/test_hfs_fast.py; the seed only moves truck hours, which no objective reads), or by
+    the SimPy model where numba is missing (``simulate`` warns once)."""
     from scmgym.simulators import hfs
 
-    return float(hfs.simulate(problem.instance, list(solution), workers=problem.workers,
-                              seed=seed, record_work=False).makespan)
+    try:
+        from scmgym.simulators.hfs_fast import makespans
+    except ImportError:
+        return float(hfs.simulate(problem.instance, list(solution), workers=problem.workers,
+                                  seed=seed, record_work=False, engine="fast").makespan)
+    return float(makespans(problem.instance, [solution], workers=problem.workers)[0])
 
 
 def _hfs_tree_schema(env) -> TreeSchema:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -96,6 +97,10 @@ MAX_DATE_DAY = 10_000
 
 #: The 20 station names of the plant, in the order in which free stations are taken.
 STATION_NAMES = tuple(f"{row}{k}" for row in "ABCDE" for k in range(1, 5))
+
+Engine = Literal["simpy", "fast"]
+_ENGINES: tuple[Engine, ...] = ("simpy", "fast")
+_fast_warned = False
 
 PickupMode = Literal["same_update", "next_update"]
 _PICKUP_MODES: tuple[PickupMode, ...] = ("same_update", "next_update")
@@ -968,6 +973,7 @@ def simulate(
     max_days: int | None = None,
     seed: int | np.random.Generator | None = 0,
     record_work: bool = True,
+    engine: Engine = "simpy",
     **legacy: Any,
 ) -> HFSResult:
     """Simulate the plant under one priority order and return the makespan and records.
@@ -985,6 +991,10 @@ def simulate(
         seed: seed (or Generator) for the truck trip and unloading times. They never change
             the day-level result.
         record_work: keep, per order, the update in which each production day was worked.
+        engine: ``"simpy"`` (default): this SimPy model. ``"fast"``: the compiled engine
+            :func:`scmgym.simulators.hfs_fast.simulate_fast`, with the same result except
+            ``truck_hours`` (``None``; ``seed`` is then unused). Without numba, ``"fast"`` warns
+            once and uses ``"simpy"``.
         **legacy: ``stations=``, ``trucks_per_day=``, ``pickup=`` (the fields of
             :class:`PlantOptions`) instead of ``options``; not together with it.
 
@@ -994,6 +1004,7 @@ def simulate(
         InfeasibleError: the workers, stations or trucks can never finish the instance.
         SimulationLimitError: the run reached ``max_days``.
         TypeError: an unknown keyword, or ``options`` together with plant keywords.
+        ValueError: an unknown ``engine``.
 
     >>> simulate(load_instance("d1"), identity_order(load_instance("d1"))).makespan
     468
@@ -1001,6 +1012,13 @@ def simulate(
     >>> simulate(d1, identity_order(d1), options=PlantOptions(pickup="next_update")).makespan
     469
     """
+    if not isinstance(engine, str) or engine not in _ENGINES:
+        raise ValueError(f"engine={engine!r}; allowed: {', '.join(map(repr, _ENGINES))}")
+    if engine == "fast":
+        fast = _fast_engine()
+        if fast is not None:
+            return fast(instance, order, priorities=priorities, workers=workers, options=options,
+                        max_days=max_days, record_work=record_work, **legacy)
     w = Workers.parse(workers)
     plant_options = PlantOptions.of(options, **legacy)
     ranked = priority_order(instance, order, priorities=priorities)
@@ -1035,3 +1053,17 @@ def simulate(
         work_days=None if plant.work is None else tuple(tuple(x) for x in plant.work),
         truck_hours=tuple(plant.truck_hours),
     )
+
+
+def _fast_engine():
+    """``simulate_fast``, or None (after one warning per process) if numba cannot be imported."""
+    global _fast_warned
+    try:
+        from scmgym.simulators.hfs_fast import simulate_fast
+    except ImportError as exc:
+        if not _fast_warned:
+            _fast_warned = True
+            warnings.warn(f"engine='fast' needs numba ({exc}); using engine='simpy'",
+                          RuntimeWarning, stacklevel=3)
+        return None
+    return simulate_fast
