@@ -81,6 +81,28 @@ def run(repeats: int) -> list[dict]:
                      "median_ms": batch, "runs": 5 * repeats,
                      "speedup": medians["simpy"] / batch})
     rows.append(_in_method(repeats))
+    rows += _trainers()
+    return rows
+
+
+def _trainers(budget: int = 200) -> list[dict]:
+    """ELDT and GP on d1, cost per simulation with the env on each engine, side by side."""
+    from scmgym.envs.hfs import HybridFlowShopEnv
+    from scmgym.trainers.eldt import ELDT
+    from scmgym.trainers.gp import GPTrainer
+
+    rows = []
+    for name, cls in (("eldt", ELDT), ("gp", GPTrainer)):
+        per_sim = {}
+        for engine in ("simpy", "fast"):
+            start = time.perf_counter()
+            trainer = cls(HybridFlowShopEnv("d1", engine=engine), seed=0).learn(budget=budget)
+            per_sim[engine] = (time.perf_counter() - start) * 1000 / trainer.simulations
+        for engine in ("simpy", "fast"):
+            rows.append({"benchmark": f"{name} on d1, env engine {engine}, per simulation",
+                         "median_ms": per_sim[engine], "runs": budget,
+                         **({"speedup": per_sim["simpy"] / per_sim["fast"]}
+                            if engine == "fast" else {})})
     return rows
 
 

@@ -223,3 +223,34 @@ def test_the_problem_view_uses_the_fast_engine_with_the_same_makespans():
         order = rng.permutation(problem.size).tolist()
         assert problem.evaluate(order) == hfs.simulate(problem.instance, order,
                                                        record_work=False).makespan
+
+
+def test_the_env_gives_the_same_episodes_with_either_engine():
+    from scmgym.envs.hfs import HybridFlowShopEnv
+
+    runs = {}
+    for engine in ("simpy", "fast"):
+        env = HybridFlowShopEnv("d1", engine=engine)
+        rng = np.random.default_rng(0)
+        episodes = []
+        for seed in (0, 1, 2):
+            obs, info = env.reset(seed=seed)
+            steps, done = [obs.tolist()], False
+            while not done:
+                obs, reward, done, _, info = env.step(int(rng.integers(5)))
+                steps.append((obs.tolist(), reward))
+            episodes.append((steps, info["objective"], info["solution"], info["records"]))
+        runs[engine] = episodes
+    assert runs["simpy"] == runs["fast"]
+    with pytest.raises(ValueError, match="engine='numba'; allowed: 'fast', 'simpy'"):
+        HybridFlowShopEnv("d1", engine="numba")
+
+
+def test_cli_engines_print_the_same_schedule(capsys):
+    from scmgym.cli import main
+
+    outputs = []
+    for engine in ("simpy", "fast"):
+        assert main(["simulate", "hfs", "--dataset", "d2", "--engine", engine, "--json"]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1]

@@ -35,6 +35,9 @@ def add_parser(plants: argparse._SubParsersAction) -> None:
                    help="can a machine leave with the truck of the update it finished in "
                    "(same-update, the model's behaviour) or only the next one")
     p.add_argument("--max-days", type=int, default=None, help="safety cap on simulated days")
+    p.add_argument("--engine", choices=("simpy", "fast"), default="simpy",
+                   help="simpy (the reference model, default) or fast (compiled: the same "
+                   "days and records, no truck hours)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the truck times (never changes the day-level result)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     order = resolve_order(args.order, instance)
     options = plant_options(args)
     result = hfs.simulate(instance, order, workers=workers, options=options,
-                          max_days=args.max_days, seed=args.seed)
+                          max_days=args.max_days, seed=args.seed, engine=args.engine)
     bounds = hfs.lower_bounds(instance, workers, options=options)
     if args.gantt is not None:
         from scmgym.plots import hfs_gantt

@@ -109,6 +109,7 @@ class HybridFlowShopEnv(gym.Env):
     | ``reward`` | ``"paper"`` | ``"paper"`` or ``"normalized"`` |
     | ``max_makespan`` | per dataset | the reward's reference makespan |
     | ``stations``, ``trucks_per_day``, ``pickup`` | 20, 1, ``"same_update"`` | plant options |
+    | ``engine`` | ``"fast"`` | ``"fast"`` (compiled) or ``"simpy"``: identical episodes |
 
     The plant options are kept as one :class:`~scmgym.simulators.hfs.PlantOptions`,
     ``env.options``, used for every simulation and bound of the env.
@@ -125,7 +126,9 @@ class HybridFlowShopEnv(gym.Env):
 
     ## Version History
 
-    * v0: initial version, faithful to the AnyLogic model of the ELDT study.
+    * v0: initial version, faithful to the AnyLogic model of the ELDT study. The ``engine``
+      kwarg came later: the compiled engine (default) and the SimPy model give identical
+      episodes (tests/test_hfs_fast.py, tests/test_env_contract.py), so the id is unchanged.
     """
 
     metadata = {"render_modes": []}
@@ -143,6 +146,7 @@ class HybridFlowShopEnv(gym.Env):
         stations: int = 20,
         trucks_per_day: int = 1,
         pickup: Literal["same_update", "next_update"] = "same_update",
+        engine: hfs.Engine = "fast",
     ) -> None:
         self.instance = hfs.load_instance(dataset)
         self.workers = hfs.Workers.parse(workers)
@@ -150,6 +154,8 @@ class HybridFlowShopEnv(gym.Env):
         _check_choice("action", action, ("level", "priority"))
         _check_choice("level_mode", level_mode, ("random", "deterministic"))
         _check_choice("reward", reward, ("paper", "normalized"))
+        _check_choice("engine", engine, ("fast", "simpy"))
+        self.engine = engine
         self.options = hfs.PlantOptions(stations=stations, trucks_per_day=trucks_per_day,
                                         pickup=pickup)
         if action == "level" and not (isinstance(priority_levels, int | np.integer)
@@ -231,7 +237,8 @@ class HybridFlowShopEnv(gym.Env):
         ranked = sorted(range(self.instance.n), key=lambda i: -self._priorities[i])
         order = [int(self._presentation[i]) for i in ranked]
         result = hfs.simulate(self.instance, order, workers=self.workers, options=self.options,
-                              seed=int(self.np_random.integers(2**63 - 1)), record_work=False)
+                              seed=int(self.np_random.integers(2**63 - 1)), record_work=False,
+                              engine=self.engine)
         reward = float(self.max_makespan - result.makespan)
         if self.reward_mode == "normalized":
             reward /= float(self.max_makespan - self.lower_bound)
