@@ -27,6 +27,9 @@ class RunResult:
         evaluation: the returned policy or plan over fresh episodes
             (:func:`scmgym.policies.evaluate`), or None before it is evaluated.
         extra: method-specific facts (hyperparameters, solver status, ...).
+
+    A method may also set the attribute ``policy_object`` (not a field, never saved): the live
+    policy, so that the run is evaluated without reloading it from the run directory.
     """
 
     method: str

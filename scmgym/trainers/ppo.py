@@ -296,8 +296,8 @@ class PPOTrainer:
                              f"allowed: the arguments {allowed} in SB3's ranges") from exc
 
     def _init_state(self) -> None:
+        # Its budget is set by each learn() call: the episodes so far plus that call's budget.
         self.evaluator = BudgetedEvaluator(None, 1, objective=self.objective)
-        self.evaluator.budget = 0  # raised by each learn() call
         self.best_training_value: float | None = None
         self.best_training_solution: list[int] | None = None
         self.best_training_simulation: int | None = None
