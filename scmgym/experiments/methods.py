@@ -104,10 +104,11 @@ def run_with_budget(method: str, problem: Problem, budget: int, seed: int, fn,
     evaluator = BudgetedEvaluator(problem, budget, seed=seed, history_path=history_path)
     start = time.perf_counter()
     extra: dict[str, Any] = {}
+    status = "done"  # the method's own schedule ended
     try:
         extra = fn(evaluator, seed, **hparams) or {}
     except BudgetExhausted:
-        pass
+        status = "budget"
     finally:
         evaluator.close()
     plan = (None if evaluator.best_solution is None
@@ -116,7 +117,8 @@ def run_with_budget(method: str, problem: Problem, budget: int, seed: int, fn,
                      best_value=evaluator.best_value, best_solution=evaluator.best_solution,
                      simulations=evaluator.used, wall_seconds=time.perf_counter() - start,
                      history=evaluator.rows, policy=plan,
-                     extra={"hparams": jsonable(hparams), **jsonable(extra)})
+                     extra={"hparams": jsonable(hparams), "status": status,
+                            **jsonable(extra)})
 
 
 def _schedule_method(name: str, summary: str, target: str, **options: Any) -> None:
