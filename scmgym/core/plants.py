@@ -33,17 +33,26 @@ def _hfs_check(instance, problem) -> None:
 
 
 def _hfs_simulate(problem, solution: Sequence[int], seed: int) -> float:
-    """One simulation's makespan, by the compiled engine (the same makespan as the SimPy model,
+    return float(_hfs_simulate_many(problem, [solution], [seed])[0])
+
+
+def _hfs_simulate_many(problem, solutions, seeds) -> np.ndarray:
+    """Makespans by the compiled engine's batch path (the same makespans as the SimPy model,
     tests/test_hfs_fast.py; the seed only moves truck hours, which no objective reads), or by
-    the SimPy model where numba is missing (``simulate`` warns once)."""
+    the SimPy model on ``engine="simpy"`` or where numba is missing (``simulate`` warns once)."""
     from scmgym.simulators import hfs
 
-    try:
-        from scmgym.simulators.hfs_fast import makespans
-    except ImportError:
-        return float(hfs.simulate(problem.instance, list(solution), workers=problem.workers,
-                                  seed=seed, record_work=False, engine="fast").makespan)
-    return float(makespans(problem.instance, [solution], workers=problem.workers)[0])
+    if problem.engine == "fast":
+        try:
+            from scmgym.simulators.hfs_fast import makespans
+        except ImportError:
+            pass
+        else:
+            return makespans(problem.instance, solutions, workers=problem.workers)
+    return np.array([hfs.simulate(problem.instance, list(x), workers=problem.workers,
+                                  seed=int(s), record_work=False,
+                                  engine=problem.engine).makespan
+                     for x, s in zip(solutions, seeds, strict=True)], dtype=float)
 
 
 def _hfs_tree_schema(env) -> TreeSchema:
@@ -94,7 +103,9 @@ HFS = register_plant(PlantSpec(
     load=_hfs_load,
     check=_hfs_check,
     simulate=_hfs_simulate,
-    env_kwargs=lambda p: {"dataset": p.dataset, "workers": tuple(p.workers)},
+    simulate_many=_hfs_simulate_many,
+    env_kwargs=lambda p: {"dataset": p.dataset, "workers": tuple(p.workers),
+                          "engine": p.engine},
     label=lambda p: f"{p.name} ({','.join(map(str, p.workers))})",
     tree_schema=_hfs_tree_schema,
     observations=_hfs_observations,
@@ -114,9 +125,16 @@ def _mob_load(dataset: str):
 
 
 def _mob_simulate(problem, solution: Sequence[int], seed: int) -> float:
+    return float(_mob_simulate_many(problem, [solution], [seed])[0])
+
+
+def _mob_simulate_many(problem, solutions, seeds) -> np.ndarray:
+    """Revenues on the problem's engine (the same for a seed on either, by
+    tests/test_make_or_buy_fast.py)."""
     from scmgym.simulators import make_or_buy as mob
 
-    return float(mob.simulate(problem.instance, list(solution), seed=seed).revenue)
+    return mob.simulate_many(problem.instance, [list(x) for x in solutions], list(seeds),
+                             engine=problem.engine)
 
 
 def _mob_tree_schema(env) -> TreeSchema:
@@ -149,7 +167,8 @@ MAKE_OR_BUY = register_plant(PlantSpec(
     load=_mob_load,
     check=_no_check,
     simulate=_mob_simulate,
-    env_kwargs=lambda p: {"dataset": p.dataset},
+    simulate_many=_mob_simulate_many,
+    env_kwargs=lambda p: {"dataset": p.dataset, "engine": p.engine},
     label=lambda p: p.name,
     tree_schema=_mob_tree_schema,
     observations=_mob_observations,

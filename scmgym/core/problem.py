@@ -8,13 +8,17 @@ asked of the plant's :class:`~scmgym.core.registry.PlantSpec`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from scmgym.core.registry import Objective, PlantSpec, get_plant, resolve
 from scmgym.errors import DataError
 
 DEFAULT_WORKERS = (2, 5, 2)
+#: The simulator engines every plant offers (the same results; ``"fast"`` is compiled).
+ENGINES = ("fast", "simpy")
 
 
 def parse_workers(value: Sequence[int] | str) -> tuple[int, int, int]:
@@ -32,6 +36,10 @@ class Problem:
         dataset: a bundled name or a path.
         workers: HFS worker pools (M, E, R); None is the plant's default (2, 5, 2). Giving it
             for a plant without this setting is an error.
+        engine: the simulator engine of every evaluation and env, ``"fast"`` (compiled,
+            default) or ``"simpy"`` (the reference models). Both give the same results for the
+            same seed, so the engine is not part of the problem's identity (equality,
+            :meth:`to_dict`, labels).
 
     >>> p = Problem.parse("hfs:d1", "2,5,2")
     >>> p.label, p.objective.name, p.direction, p.kind, p.size
@@ -41,9 +49,13 @@ class Problem:
     plant: str
     dataset: str
     workers: tuple[int, int, int] | None = None
+    engine: str = field(default="fast", compare=False)
 
     def __post_init__(self) -> None:
         spec = get_plant(self.plant)
+        if self.engine not in ENGINES:
+            raise DataError("unknown engine", column="engine", value=self.engine,
+                            allowed=" or ".join(ENGINES))
         object.__setattr__(self, "dataset", str(self.dataset))
         if "workers" in spec.settings:
             workers = DEFAULT_WORKERS if self.workers is None else self.workers
@@ -56,7 +68,8 @@ class Problem:
         object.__setattr__(self, "_instance", inst)
 
     @classmethod
-    def parse(cls, text: str, workers: Sequence[int] | str | None = None) -> Problem:
+    def parse(cls, text: str, workers: Sequence[int] | str | None = None, *,
+              engine: str = "fast") -> Problem:
         """``"PLANT:DATASET"``, e.g. ``"hfs:d1"`` (dataset part: a bundled name or a path)."""
         from scmgym.core.registry import PLANTS
 
@@ -65,7 +78,7 @@ class Problem:
             allowed = " or ".join(f"{s.name}:<{s.datasets[0]}..{s.datasets[-1]} or path>"
                                   for s in PLANTS.values())
             raise DataError("problem must be PLANT:DATASET", value=text, allowed=allowed)
-        return cls(plant, dataset, workers)
+        return cls(plant, dataset, workers, engine)
 
     # -- what the plant is -----------------------------------------------------------------------
     @property
@@ -127,6 +140,22 @@ class Problem:
         """One real simulation of ``solution``."""
         return self.spec.simulate(self, solution, seed)
 
+    def evaluate_many(self, solutions: Sequence[Sequence[int]],
+                      seeds: Sequence[int]) -> np.ndarray:
+        """One real simulation per (solution, seed) pair, as a float array; entry ``i`` equals
+        ``evaluate(solutions[i], seed=seeds[i])``. The plant's batch path (compiled, no
+        per-order records) is used where it has one."""
+        if len(solutions) != len(seeds):
+            raise ValueError(f"{len(solutions)} solutions and {len(seeds)} seeds: one seed per "
+                             "solution")
+        if not len(solutions):
+            return np.empty(0)
+        many = self.spec.simulate_many
+        if many is None:
+            return np.array([self.evaluate(x, seed=int(s)) for x, s in
+                             zip(solutions, seeds, strict=True)], dtype=float)
+        return np.asarray(many(self, solutions, seeds), dtype=float)
+
     def env_kwargs(self, **overrides: Any) -> dict[str, Any]:
         """Keyword arguments of the plant's env for this problem."""
         return {**self.spec.env_kwargs(self), **overrides}
@@ -144,8 +173,13 @@ class Problem:
                             allowed=", ".join(allowed))
         return cls(**self.env_kwargs(**kwargs))
 
+    def with_engine(self, engine: str) -> Problem:
+        """The same problem on another engine."""
+        return Problem(self.plant, self.dataset, self.workers, engine)
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain data that rebuilds the problem with :meth:`from_dict`."""
+        """Plain data that rebuilds the problem with :meth:`from_dict` (the engine is not part
+        of it: see :attr:`engine`)."""
         return {"plant": self.plant, "dataset": self.dataset, **self.settings}
 
     @classmethod

@@ -60,7 +60,10 @@ class PlantSpec:
         load: ``load(dataset) -> instance`` (validates; clear errors).
         check: ``check(instance, problem)`` raises before any simulation if the settings can
             never finish.
-        simulate: ``simulate(problem, solution, seed) -> objective value`` (one simulation).
+        simulate: ``simulate(problem, solution, seed) -> objective value`` (one simulation,
+            on ``problem.engine``).
+        simulate_many: ``simulate_many(problem, solutions, seeds) -> array`` of objective
+            values, one per (solution, seed) pair, or None (then one ``simulate`` each).
         env_kwargs: ``env_kwargs(problem) -> dict`` of the env for this problem.
         label: ``label(problem) -> str`` (name with the settings that change a result).
         tree_schema: ``tree_schema(env) -> TreeSchema`` of the env's observation.
@@ -93,6 +96,7 @@ class PlantSpec:
     rl_env_kwargs: dict[str, Any] = field(default_factory=dict)
     schedule_plot: Callable[[Any, Sequence[int], Any, str], Any] | None = None
     default_budget: int = 5000
+    simulate_many: Callable[[Any, Sequence[Sequence[int]], Sequence[int]], Any] | None = None
 
     @property
     def default_dataset(self) -> str:

@@ -42,7 +42,9 @@ The subpackage follows the specification:
 * :mod:`.shortcuts`: the exact shortcuts as replacement actors, and the modes;
 * :mod:`.stepper`: :class:`MakeOrBuySimulation` (a run driven decision by decision) and
   :func:`simulate`;
-* :mod:`.result`: :class:`OrderRecord` and :class:`MakeOrBuyResult`.
+* :mod:`.result`: :class:`OrderRecord` and :class:`MakeOrBuyResult`;
+* :mod:`.fast`: the compiled engine (``engine="fast"``): mode ``"fast"`` in numba, the same
+  run for the same seed, and :func:`simulate_many` (revenues of many candidates at once).
 """
 
 from __future__ import annotations
@@ -84,9 +86,13 @@ from scmgym.simulators.make_or_buy.spec import (
     START_DATE,
 )
 from scmgym.simulators.make_or_buy.stepper import (
+    ENGINES,
     EmptyOrders,
+    Engine,
     MakeOrBuySimulation,
     logger,  # noqa: F401
+    open_simulation,
+    resolve_engine,
     simulate,
 )
 
@@ -94,6 +100,7 @@ __all__ = [
     "ASSEMBLY_RATE",
     "COLUMNS",
     "DEFAULT_MODE",
+    "ENGINES",
     "MAX_COUNT",
     "MODES",
     "REVENUE_BOUGHT",
@@ -101,6 +108,7 @@ __all__ = [
     "REVENUE_ON_TIME",
     "START_DATE",
     "EmptyOrders",
+    "Engine",
     "MakeOrBuyInstance",
     "MakeOrBuyOrder",
     "MakeOrBuyResult",
@@ -114,6 +122,40 @@ __all__ = [
     "load_decisions",
     "load_instance",
     "make_instance",
+    "open_simulation",
+    "resolve_engine",
     "resolve_mode",
+    "simulate_many",
     "simulate",
 ]
+
+
+def simulate_many(instance, decisions, seeds, *, truck_speed_latch=True,
+                  empty_orders="next_tick", engine="fast"):
+    """The revenue of each (decision vector, seed) pair, as an int64 array.
+
+    ``decisions`` is one vector per seed (m, n), or one vector that every seed simulates;
+    ``seeds`` has one seed per run. ``simulate_many(...)[i]`` equals
+    ``simulate(instance, decisions[i], seed=seeds[i]).revenue`` on either engine; ``"fast"``
+    (default) runs them in the compiled engine without building records. See
+    :func:`scmgym.simulators.make_or_buy.fast.revenues`.
+
+    >>> simulate_many(load_instance("list1"), [1] * 100, [0, 1]).tolist()
+    [7000, 7000]
+    """
+    import numpy as np
+
+    if resolve_engine(engine) == "fast":
+        from scmgym.simulators.make_or_buy.fast import revenues
+
+        return revenues(instance, decisions, seeds, truck_speed_latch=truck_speed_latch,
+                        empty_orders=empty_orders)
+    seeds = list(np.atleast_1d(seeds))
+    if isinstance(decisions, str) or np.ndim(decisions) == 1:
+        decisions = [decisions] * len(seeds)
+    if len(decisions) != len(seeds):
+        raise ValueError(f"{len(decisions)} decision vectors and {len(seeds)} seeds: give one "
+                         "vector per seed, or one vector")
+    return np.array([simulate(instance, x, seed=int(s), truck_speed_latch=truck_speed_latch,
+                              empty_orders=empty_orders).revenue
+                     for x, s in zip(decisions, seeds, strict=True)], dtype=np.int64)
