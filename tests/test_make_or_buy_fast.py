@@ -78,7 +78,7 @@ def test_decided_one_by_one_is_the_same_run():
 def test_a_generator_seed_is_left_in_the_same_state():
     gens = [np.random.default_rng(123), np.random.default_rng(123)]
     x = [0, 1, 0, 0] * 25
-    results = [mob.simulate(LIST1, x, seed=g, engine=e) for g, e in zip(gens, ("simpy", "fast"))]
+    results = [mob.simulate(LIST1, x, seed=g, engine=e) for g, e in zip(gens, ("simpy", "fast"), strict=False)]
     assert results[0] == results[1]
     assert gens[0].bit_generator.state == gens[1].bit_generator.state
     assert gens[0].random() == gens[1].random()
@@ -97,7 +97,7 @@ def test_simulate_many_pairs_vectors_and_seeds():
     slow = mob.simulate_many(LIST1, xs, seeds, engine="simpy")
     assert fast.dtype == np.int64 and fast.tolist() == slow.tolist()
     assert fast.tolist() == [mob.simulate(LIST1, x, seed=int(s)).revenue
-                             for x, s in zip(xs, seeds)]
+                             for x, s in zip(xs, seeds, strict=False)]
     one = mob.simulate_many(LIST1, "01" * 50, [1, 2, 3])
     assert one.tolist() == [mob.simulate(LIST1, "01" * 50, seed=s).revenue for s in (1, 2, 3)]
     with pytest.raises(ValueError, match="one vector per seed"):
@@ -113,7 +113,7 @@ def test_problem_evaluate_many_on_both_engines():
     slow = fast.with_engine("simpy")
     assert fast == slow and fast.to_dict() == slow.to_dict()  # not part of the identity
     assert fast.evaluate_many(xs, seeds).tolist() == slow.evaluate_many(xs, seeds).tolist() == \
-        [fast.evaluate(x, seed=s) for x, s in zip(xs, seeds)]
+        [fast.evaluate(x, seed=s) for x, s in zip(xs, seeds, strict=False)]
     with pytest.raises(DataError, match="unknown engine"):
         Problem("make-or-buy", "list1", engine="numba")
 

@@ -109,7 +109,7 @@ class MakeOrBuyEnv(gym.Env):
     | ``empty_orders`` | ``"next_tick"`` | making an empty order: ``"next_tick"`` or ``"reject"`` |
     | ``mode`` | ``"fast"`` | the simulator's shortcuts, from all (``"fast"``) to none (below) |
     | ``literal`` | ``None`` | alias: ``True`` is ``mode="literal"``; it must agree with ``mode`` |
-    | ``engine`` | ``None`` | ``"fast"`` (compiled, mode ``"fast"`` only) or ``"simpy"``; None: ``"fast"`` in mode ``"fast"``, else ``"simpy"`` |
+    | ``engine`` | ``None`` | ``"fast"`` (compiled; mode ``"fast"``) or ``"simpy"``; None: see below |
 
     The modes: ``"fast"`` (every exact shortcut), ``"literal-ticks"``, ``"literal-truck"``,
     ``"literal-lines"`` and ``"literal"`` (no shortcut: every assembly tick, truck loop and
@@ -117,8 +117,8 @@ class MakeOrBuyEnv(gym.Env):
     ``"literal-ticks"`` gives the same episode as ``"literal"`` for a seed, ``"literal-truck"``
     and ``"literal-lines"`` the same as ``"fast"`` (the table is in
     :mod:`scmgym.simulators.make_or_buy.shortcuts`). An unknown mode raises ``ValueError``
-    naming the allowed ones. The compiled engine (``engine="fast"``, the default in mode
-    ``"fast"``) gives the same episode as the SimPy model for the same seed, about 50 times
+    naming the allowed ones. The compiled engine (``engine="fast"``; ``None`` picks it in mode
+    ``"fast"`` and ``"simpy"`` in the other modes) gives the same episode as the SimPy model for the same seed, about 50 times
     faster (:mod:`scmgym.simulators.make_or_buy.fast`).
 
     ```python

@@ -44,6 +44,7 @@ from numba import njit
 from scmgym.errors import DataError
 from scmgym.simulators.make_or_buy.data import MakeOrBuyInstance, check_decisions, decision_value
 from scmgym.simulators.make_or_buy.model import triangular
+from scmgym.simulators.make_or_buy.shortcuts import resolve_mode
 from scmgym.simulators.make_or_buy.spec import (
     ASSEMBLY_RATE,
     DEFAULT_SPEED,
@@ -62,7 +63,6 @@ from scmgym.simulators.make_or_buy.spec import (
     TRUCK_PARK,
     UNLOADING,
 )
-from scmgym.simulators.make_or_buy.shortcuts import resolve_mode
 from scmgym.simulators.make_or_buy.stepper import EmptyOrders, MakeOrBuySimulation
 
 __all__ = ["FastMakeOrBuySimulation", "draws_per_order", "revenues"]
