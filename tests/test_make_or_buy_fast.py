@@ -78,7 +78,8 @@ def test_decided_one_by_one_is_the_same_run():
 def test_a_generator_seed_is_left_in_the_same_state():
     gens = [np.random.default_rng(123), np.random.default_rng(123)]
     x = [0, 1, 0, 0] * 25
-    results = [mob.simulate(LIST1, x, seed=g, engine=e) for g, e in zip(gens, ("simpy", "fast"), strict=False)]
+    results = [mob.simulate(LIST1, x, seed=g, engine=e)
+               for g, e in zip(gens, ("simpy", "fast"), strict=True)]
     assert results[0] == results[1]
     assert gens[0].bit_generator.state == gens[1].bit_generator.state
     assert gens[0].random() == gens[1].random()

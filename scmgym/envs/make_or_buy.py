@@ -109,7 +109,7 @@ class MakeOrBuyEnv(gym.Env):
     | ``empty_orders`` | ``"next_tick"`` | making an empty order: ``"next_tick"`` or ``"reject"`` |
     | ``mode`` | ``"fast"`` | the simulator's shortcuts, from all (``"fast"``) to none (below) |
     | ``literal`` | ``None`` | alias: ``True`` is ``mode="literal"``; it must agree with ``mode`` |
-    | ``engine`` | ``None`` | ``"fast"`` (compiled; mode ``"fast"``) or ``"simpy"``; None: see below |
+    | ``engine`` | ``None`` | ``"fast"`` (compiled) or ``"simpy"``; None: see below |
 
     The modes: ``"fast"`` (every exact shortcut), ``"literal-ticks"``, ``"literal-truck"``,
     ``"literal-lines"`` and ``"literal"`` (no shortcut: every assembly tick, truck loop and
@@ -118,8 +118,8 @@ class MakeOrBuyEnv(gym.Env):
     and ``"literal-lines"`` the same as ``"fast"`` (the table is in
     :mod:`scmgym.simulators.make_or_buy.shortcuts`). An unknown mode raises ``ValueError``
     naming the allowed ones. The compiled engine (``engine="fast"``; ``None`` picks it in mode
-    ``"fast"`` and ``"simpy"`` in the other modes) gives the same episode as the SimPy model for the same seed, about 50 times
-    faster (:mod:`scmgym.simulators.make_or_buy.fast`).
+    ``"fast"`` and ``"simpy"`` in the other modes) gives the same episode as the SimPy model
+    for the same seed, about 50 times faster (:mod:`scmgym.simulators.make_or_buy.fast`).
 
     ```python
     >>> import gymnasium as gym
