@@ -39,10 +39,9 @@ class Recorder(BudgetedEvaluator):
         super().__init__(*args, **kwargs)
         self.solutions: list[list[int]] = []
 
-    def __call__(self, solution):
-        if self.used < self.budget:
-            self.solutions.append(list(solution))
-        return super().__call__(solution)
+    def record(self, value, solution=None, **kwargs):
+        super().record(value, solution, **kwargs)
+        self.solutions.append(list(solution))
 
 
 def run_recorded(fn, problem: Problem, budget: int, seed: int = 0, **hparams):

@@ -239,10 +239,11 @@ def ant_colony(ev: BudgetedEvaluator, seed: int, *, ants: int = 10, generations:
     best_by_generation: list[float] = []
     for gen in range(generations + 1):
         gen_best: tuple[float, list[int], float] | None = None
-        for _ in range(ants):
-            x = construct_ant(desirability, n, permutation=permutation, q0=q0, exploit=exploit,
-                              tie_break=tie_break, rng=rng, order=order)
-            value = ev(x)
+        colony = [construct_ant(desirability, n, permutation=permutation, q0=q0,
+                                exploit=exploit, tie_break=tie_break, rng=rng, order=order)
+                  for _ in range(ants)]
+        # One batch per generation: the ants do not see each other's values while building.
+        for x, value in zip(colony, ev.many(colony), strict=True):
             fitness = 1.0 / value if permutation else value
             if gen_best is None or fitness > gen_best[0]:
                 gen_best = (fitness, x, value)

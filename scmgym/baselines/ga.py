@@ -231,7 +231,7 @@ def genetic_algorithm(ev: BudgetedEvaluator, seed: int, *, population_size: int 
                     break
                 x = random_solution()
             population.append(x)
-        scores = [sign * ev(x) for x in population]
+        scores = [sign * v for v in ev.many(population)]
         population_best = [sign * max(scores)]
 
         for gen in range(1, generations + 1):
@@ -243,7 +243,7 @@ def genetic_algorithm(ev: BudgetedEvaluator, seed: int, *, population_size: int 
             if population_size % 2:
                 children.append(parents[-1])
             children = [mutate(c) for c in children]
-            child_scores = [sign * ev(c) for c in children]
+            child_scores = [sign * v for v in ev.many(children)]
 
             best_old = sorted(range(population_size), key=scores.__getitem__,
                               reverse=True)[:elites]

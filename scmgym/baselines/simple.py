@@ -15,17 +15,20 @@ from scmgym.core import BudgetedEvaluator
 from scmgym.errors import BudgetExhausted
 
 log = logging.getLogger(__name__)
+#: Candidates random search simulates per batch.
+_RANDOM_BATCH = 64
 
 
 def random_search(ev: BudgetedEvaluator, seed: int) -> dict[str, Any]:
     """Uniformly random solutions (shuffled permutations / fair coin flips) until the budget."""
     rng = np.random.default_rng(seed)
     n = ev.problem.size
-    while True:
+    while True:  # batches through the plant's batch path; the same candidates one by one
+        batch = max(1, min(_RANDOM_BATCH, ev.remaining))
         if ev.problem.kind == "permutation":
-            ev(rng.permutation(n).tolist())
+            ev.many([rng.permutation(n).tolist() for _ in range(batch)])
         else:
-            ev(rng.integers(0, 2, size=n).tolist())
+            ev.many([rng.integers(0, 2, size=n).tolist() for _ in range(batch)])
 
 
 def edd_greedy(ev: BudgetedEvaluator, seed: int, tie_break: str = "stable") -> dict[str, Any]:

@@ -110,6 +110,23 @@ class BudgetedEvaluator:
         self.record(value, solution)
         return value
 
+    def many(self, solutions: Sequence[Sequence[int]]) -> list[float]:
+        """Simulate each solution once, in order, through the plant's batch path, and return
+        their objectives: the same seeds, rows and values as calling the evaluator on each in
+        turn. If the budget ends inside the batch, the solutions that fit are simulated and
+        recorded, then :class:`BudgetExhausted` is raised (as the one-by-one calls would)."""
+        if self.problem is None:
+            raise TypeError("this evaluator only records episodes (it has no problem)")
+        solutions = list(solutions)
+        fit = solutions[:max(0, self.remaining)]
+        seeds = [int(self.rng.integers(2**63 - 1)) for _ in fit]
+        values = self.problem.evaluate_many(fit, seeds).tolist() if fit else []
+        for x, value in zip(fit, values, strict=True):
+            self.record(value, x)
+        if len(fit) < len(solutions):
+            self.check()
+        return values
+
     def record(self, value: float, solution: Sequence[int] | None = None, *,
                episode_return: float | None = None) -> None:
         """Record a simulation run elsewhere (an env episode) against the budget."""

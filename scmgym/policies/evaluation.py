@@ -6,8 +6,9 @@ Episode ``k`` of an evaluation uses seed ``k`` of a named stream
 on the same episodes, and a longer evaluation extends a shorter one. Statistics use the sample
 standard deviation (``ddof=1``; 0 for one episode).
 
-* A plan (:class:`PlanPolicy`, a whole solution) is simulated once per seed; on a deterministic
-  plant one simulation is the whole evaluation.
+* A plan (:class:`PlanPolicy`, a whole solution) is simulated once per seed, in one batch
+  (:meth:`Problem.evaluate_many`); on a deterministic plant one simulation is the whole
+  evaluation.
 * A policy (anything with the stable-baselines3 ``predict``: trees, SB3 models) acts in the
   problem's env, reset with each seed, and the episode's final ``info["objective"]`` is its
   value.
@@ -55,8 +56,8 @@ def evaluate(policy, problem: Problem, n_episodes: int = 100, *, stream: str = "
         raise ValueError(f"n_episodes={n_episodes!r}; allowed: an integer >= 1")
     if isinstance(policy, PlanPolicy):
         n_sims = n_episodes if problem.stochastic else 1
-        values = [problem.evaluate(policy.solution, seed=s)
-                  for s in stream_seeds(stream, n_sims)]
+        values = problem.evaluate_many([policy.solution] * n_sims,
+                                       list(stream_seeds(stream, n_sims))).tolist()
         values = values * (n_episodes // n_sims)
     else:
         env = problem.make_env(**(env_kwargs or {}))

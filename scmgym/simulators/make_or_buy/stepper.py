@@ -304,8 +304,8 @@ def simulate(
     >>> mob.simulate(mob.load_instance("list1"), [1] * 100, mode="literal") == r
     True
     >>> x = [0, 1] * 50
-    >>> mob.simulate(mob.load_instance("list1"), x, engine="fast") == \
-    ...     mob.simulate(mob.load_instance("list1"), x)
+    >>> list1 = mob.load_instance("list1")
+    >>> mob.simulate(list1, x, engine="fast") == mob.simulate(list1, x)
     True
     """
     sim = open_simulation(
