@@ -32,3 +32,29 @@ class _Interrupter:
 @pytest.fixture
 def interrupter(monkeypatch) -> _Interrupter:
     return _Interrupter(monkeypatch)
+
+
+@pytest.fixture(params=["simpy", "fast"])
+def both_engines(request, monkeypatch) -> str:
+    """Run a test once per simulator engine: ``hfs.simulate`` and ``make_or_buy.simulate`` take
+    that engine unless the call names one (make-or-buy modes other than ``"fast"`` exist only
+    on the SimPy engine and keep it). A module opts in with
+    ``pytestmark = pytest.mark.usefixtures("both_engines")``."""
+    from scmgym.simulators import hfs
+    from scmgym.simulators import make_or_buy as mob
+
+    engine = request.param
+    hfs_simulate, mob_simulate = hfs.simulate, mob.simulate
+
+    def hfs_on_engine(*args, **kwargs):
+        kwargs.setdefault("engine", engine)
+        return hfs_simulate(*args, **kwargs)
+
+    def mob_on_engine(*args, **kwargs):
+        literal = kwargs.get("literal") or kwargs.get("mode") not in (None, "fast")
+        kwargs.setdefault("engine", "simpy" if literal else engine)
+        return mob_simulate(*args, **kwargs)
+
+    monkeypatch.setattr(hfs, "simulate", hfs_on_engine)
+    monkeypatch.setattr(mob, "simulate", mob_on_engine)
+    return engine

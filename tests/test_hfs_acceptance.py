@@ -9,6 +9,9 @@ import pytest
 
 from scmgym.simulators import hfs
 
+#: The acceptance facts hold on both engines (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("both_engines")
+
 ORDERS = {"identity": hfs.identity_order, "edd": hfs.edd_order, "reverse": hfs.reverse_order}
 
 

@@ -17,6 +17,9 @@ from scmgym.errors import DataError
 from scmgym.simulators import make_or_buy as mob
 from scmgym.simulators.make_or_buy import model, shortcuts
 
+#: The acceptance facts hold on both engines (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("both_engines")
+
 LIST1 = mob.load_instance("list1")
 LISTS = {name: mob.load_instance(name) for name in ("list1", "list2", "list3")}
 # Spec §12.2 fact 8: the two AnyLogic vectors evaluated ~50 times each, with their means.

@@ -19,6 +19,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--problem", required=True,
                    help="hfs:<d1..d5 or path> or make-or-buy:<list1..list3 or path>")
     p.add_argument("--workers", default=None, help="HFS worker pools M,E,R (2,5,2)")
+    p.add_argument("--engine", choices=("fast", "simpy"), default="fast",
+                   help="simulator engine: fast (compiled, default) or simpy (the reference "
+                   "models); both give the same results for the same seed")
     p.add_argument("--methods", default="all",
                    help=f"all, or a comma list of {','.join(ALL_METHODS)} (edd: HFS only)")
     p.add_argument("--runs", type=int, default=10, help="seeds per method (default 10)")
@@ -41,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')}={getattr(args, name)}; "
                              "allowed: a positive integer")
-    problem = Problem.parse(args.problem, args.workers)
+    problem = Problem.parse(args.problem, args.workers, engine=args.engine)
     summary = compare(problem, args.methods, runs=args.runs, budget=args.budget,
                       jobs=args.jobs, out=args.out, reeval_seeds=args.reeval_seeds,
                       first_seed=args.first_seed, progress=sys.stderr.isatty(),

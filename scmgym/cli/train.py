@@ -52,6 +52,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    help="bundled dataset or a path (default: the plant's first, d1 or list1; "
                    "--list is an alias)")
     p.add_argument("--workers", default=None, help="HFS worker pools M,E,R (2,5,2)")
+    p.add_argument("--engine", choices=("fast", "simpy"), default=None,
+                   help="simulator engine: fast (compiled, default) or simpy (the reference "
+                   "models); both give the same results for the same seed (with --resume: "
+                   "the run's engine unless given)")
     p.add_argument("--levels", type=int, default=None,
                    help="HFS priority levels L of the tree methods' env (default 5)")
     p.add_argument("--budget", type=int, default=None,
@@ -137,6 +141,7 @@ def _hparams(args: argparse.Namespace) -> dict[str, Any]:
 _TRAIN_FLAGS = ("method", "env", "dataset", "workers", "levels", "seed", "out", "generations",
                 "population", "episodes", "replacement", "lamarckian", "max_height",
                 "boolean_ops", "time_limit", "hp", "eval_episodes")
+#: --engine may be given with --resume: the engines give the same results.
 
 
 def run(args: argparse.Namespace) -> int:
@@ -150,13 +155,15 @@ def run(args: argparse.Namespace) -> int:
         if given:
             raise DataError(f"--resume continues a run as its config.json says; "
                             f"{', '.join('--' + g.replace('_', '-') for g in given)} cannot "
-                            "change it", allowed="--resume DIR [--budget N] [--no-progress]")
+                            "change it",
+                            allowed="--resume DIR [--budget N] [--engine E] [--no-progress]")
         config = json.loads(cfg_path.read_text())
         if not isinstance(config.get("problem"), dict) or config.get("method") not in METHODS:
             raise DataError("config.json is not a run configuration of this scmgym version",
                             source=str(cfg_path), column="problem",
                             allowed="a run directory written by scmgym train or compare")
         method, problem = config["method"], Problem.from_dict(config["problem"])
+        problem = problem.with_engine(args.engine or config.get("engine", "fast"))
         budget = config["budget"] if args.budget is None else args.budget
         seed, hparams, eval_episodes = config["seed"], config["hparams"], config["eval_episodes"]
         run_dir = args.resume
@@ -172,7 +179,8 @@ def run(args: argparse.Namespace) -> int:
         eval_episodes = 20 if args.eval_episodes is None else args.eval_episodes
         method, plant = args.method, args.env or "make-or-buy"
         spec = get_plant(plant)
-        problem = Problem(plant, args.dataset or spec.default_dataset, args.workers)
+        problem = Problem(plant, args.dataset or spec.default_dataset, args.workers,
+                          args.engine or "fast")
         budget = spec.default_budget if args.budget is None else args.budget
         hparams = _hparams(args)
         run_dir = None

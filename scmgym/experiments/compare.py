@@ -109,11 +109,11 @@ def _worker(args: tuple) -> str:
 
     from scmgym.core.io import terminate_as_interrupt
 
-    method, problem, budget, seed, out, milp_time_limit, reeval_seeds = args
+    method, problem, engine, budget, seed, out, milp_time_limit, reeval_seeds = args
     try:
         with terminate_as_interrupt():  # a SIGTERM ends the run cleanly (checkpoint kept)
-            return str(run_one(method, Problem.from_dict(problem), budget, seed, Path(out),
-                               milp_time_limit, reeval_seeds))
+            return str(run_one(method, Problem.from_dict(problem).with_engine(engine), budget,
+                               seed, Path(out), milp_time_limit, reeval_seeds))
     except KeyboardInterrupt:
         if _IN_POOL:  # the comparison is stopping (or gone): the worker ends with it, now
             os._exit(130)
@@ -198,7 +198,8 @@ def compare(problem: Problem, methods: Sequence[str] | str = "all", *, runs: int
     skipped = sum(len(v) for v in seeds_of.values()) - len(todo)
     if skipped:
         log.info("resuming: %d finished run(s) skipped", skipped)
-    args = [(m, problem.to_dict(), budget, s, str(out), milp_time_limit, reeval_seeds)
+    args = [(m, problem.to_dict(), problem.engine, budget, s, str(out), milp_time_limit,
+             reeval_seeds)
             for m, s in todo]
     bar = None
     if progress:

@@ -374,7 +374,8 @@ def config_of(method: str, problem: Problem, budget: int, seed: int,
     """What ``config.json`` holds: everything :func:`run_method` needs to redo the run."""
     return {"scmgym_version": __version__, "method": method, "problem": problem.to_dict(),
             "label": problem.label, "budget": budget, "seed": seed,
-            "hparams": jsonable(hparams), "eval_episodes": eval_episodes}
+            "hparams": jsonable(hparams), "eval_episodes": eval_episodes,
+            "engine": problem.engine}
 
 
 #: What :func:`run_method` writes in a run directory besides ``config.json``, ``history.csv``
