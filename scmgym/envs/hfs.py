@@ -8,7 +8,14 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from scmgym.envs._common import INFO_OBJECTIVE, INFO_SOLUTION, ActionError, EpisodeStateError
+from scmgym.core.compiled import jit
+from scmgym.envs._common import (
+    INFO_OBJECTIVE,
+    INFO_SOLUTION,
+    ActionError,
+    EpisodeStateError,
+    check_open_loop,
+)
 from scmgym.simulators import hfs
 
 #: ``max_makespan`` of the reward per bundled dataset (the study's published settings).
@@ -209,6 +216,58 @@ class HybridFlowShopEnv(gym.Env):
         self._done = False
         return self._obs(), {"order_id": int(self._presentation[0])}
 
+    def open_loop_observations(self) -> np.ndarray:
+        """After :meth:`reset`: the observation of every step, (n, 5) int64 (they never depend
+        on the actions); see :mod:`scmgym.envs._common`."""
+        if self._presentation is None or self._done or self._step != 0:
+            raise EpisodeStateError("HybridFlowShopEnv: open_loop_observations() is for a "
+                                    "freshly reset episode; call reset()")
+        n = self.instance.n
+        obs = np.empty((n, 5), dtype=np.int64)
+        obs[:, :4] = self._features[self._presentation]
+        obs[:, 4] = n - np.arange(n)
+        return obs
+
+    def finish_open_loop(self, actions) -> tuple[np.ndarray, float, dict[str, Any]]:
+        """Play the whole episode with ``actions[t]`` at step ``t``: the same priorities, env
+        random draws, order, makespan and reward as :meth:`step` would give (the makespan by
+        the engine's batch path). Returns (final observation, final reward, info with
+        ``makespan``, ``objective`` and ``solution``)."""
+        if self._presentation is None:
+            raise EpisodeStateError("HybridFlowShopEnv: call reset() before finish_open_loop()")
+        a = check_open_loop(self, self._step, self._done, actions, int(self.action_space.n))
+        n = self.instance.n
+        if self.action_mode == "level":
+            bands = np.array([level_band(k, n, self.priority_levels)
+                              for k in range(self.priority_levels)], dtype=np.int64)
+            if self.level_mode == "random":
+                priorities = _draw_priorities(self.np_random, bands[a, 0], bands[a, 1])
+            else:
+                priorities = bands[a, 0]
+        else:
+            priorities = a
+        self._priorities = priorities.tolist()
+        self._step = n
+        self._done = True
+        order = self._presentation[np.argsort(-priorities, kind="stable")].tolist()
+        seed = int(self.np_random.integers(2**63 - 1))
+        try:
+            if self.engine != "fast":
+                raise ImportError
+            from scmgym.simulators.hfs_fast import makespans
+        except ImportError:  # simpy, or fast without numba (simulate warns and uses simpy)
+            makespan = hfs.simulate(self.instance, order, workers=self.workers,
+                                    options=self.options, seed=seed, record_work=False,
+                                    engine=self.engine).makespan
+        else:
+            makespan = int(makespans(self.instance, [order], workers=self.workers,
+                                     options=self.options)[0])
+        reward = float(self.max_makespan - makespan)
+        if self.reward_mode == "normalized":
+            reward /= float(self.max_makespan - self.lower_bound)
+        info = {"makespan": makespan, INFO_OBJECTIVE: makespan, INFO_SOLUTION: order}
+        return self._obs(), reward, info
+
     def step(self, action):
         if self._presentation is None:
             raise EpisodeStateError("HybridFlowShopEnv: call reset() before step()")
@@ -251,6 +310,15 @@ class HybridFlowShopEnv(gym.Env):
             INFO_SOLUTION: list(result.order),
         }
         return self._obs(), reward, True, False, info
+
+
+@jit
+def _draw_priorities(rng, start, end):
+    """One priority per step, uniform in its band, drawn as the steps draw them."""
+    out = np.empty(start.shape[0], dtype=np.int64)
+    for t in range(start.shape[0]):
+        out[t] = rng.integers(start[t], end[t])
+    return out
 
 
 def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:

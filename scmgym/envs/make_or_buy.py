@@ -9,7 +9,13 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from scmgym.envs._common import INFO_OBJECTIVE, INFO_SOLUTION, ActionError, EpisodeStateError
+from scmgym.envs._common import (
+    INFO_OBJECTIVE,
+    INFO_SOLUTION,
+    ActionError,
+    EpisodeStateError,
+    check_open_loop,
+)
 from scmgym.simulators import make_or_buy as mob
 
 ObservationMode = Literal["paper", "extended"]
@@ -207,6 +213,31 @@ class MakeOrBuyEnv(gym.Env):
         self._decisions = []
         self._sim = self._new_sim()
         return self._observation(), self._info()
+
+    def open_loop_observations(self) -> np.ndarray | None:
+        """After :meth:`reset`: every step's observation, (n, 3) int64, for the paper
+        observation (a, b, c do not depend on the actions); None for the extended one (plant
+        time and slack do). See :mod:`scmgym.envs._common`."""
+        if self._sim is None or self._sim.done or self._decisions:
+            raise EpisodeStateError("open_loop_observations() is for a freshly reset episode; "
+                                    "call reset()")
+        if self.observation_mode != "paper":
+            return None
+        return np.array([o.counts for o in self.instance.orders], dtype=np.int64)
+
+    def finish_open_loop(self, actions) -> tuple[np.ndarray, float, dict[str, Any]]:
+        """Play the whole episode with decision ``actions[k]`` for order ``k + 1``: the same
+        run, revenue and reward as :meth:`step` (one engine call for all of them). Returns
+        (final observation, final reward, info with ``revenue``, ``objective``, ``solution``)."""
+        if self._sim is None:
+            raise EpisodeStateError("call reset() before finish_open_loop()")
+        a = check_open_loop(self, len(self._decisions), self._sim.done, actions, 2)
+        decisions = a.tolist()
+        self._sim.decide_many(decisions)
+        self._decisions.extend(decisions)
+        revenue = self._sim.revenue
+        info = {"revenue": revenue, INFO_OBJECTIVE: revenue, INFO_SOLUTION: decisions}
+        return self._observation(), self._reward(revenue), info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._sim is None:

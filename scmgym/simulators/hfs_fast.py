@@ -191,6 +191,7 @@ def _run_days(order, need, ready, n_days, due, pool, stations, trucks, same_upda
 
 
 _PLANS: dict[int, tuple[weakref.ref, tuple[np.ndarray, ...]]] = {}
+_CAPS: dict[tuple, tuple[weakref.ref, int]] = {}
 
 
 def _plan_arrays(instance: HFSInstance) -> tuple[np.ndarray, ...]:
@@ -214,6 +215,21 @@ def _plan_arrays(instance: HFSInstance) -> tuple[np.ndarray, ...]:
         a.setflags(write=False)
     _PLANS[key] = (weakref.ref(instance, lambda _ref, k=key: _PLANS.pop(k, None)), arrays)
     return arrays
+
+
+def _checked_cap(instance: HFSInstance, workers: Workers, options: PlantOptions) -> int:
+    """:func:`check_feasible` (raises) and :func:`default_max_days` of a setting, computed once
+    per instance object and setting (a search calls the batch path thousands of times)."""
+    key = (id(instance), tuple(workers), options)
+    hit = _CAPS.get(key)
+    if hit is not None and hit[0]() is instance:
+        return hit[1]
+    check_feasible(instance, workers, options=options)
+    cap = default_max_days(instance, options)
+    if len(_CAPS) > 256:
+        _CAPS.clear()
+    _CAPS[key] = (weakref.ref(instance), cap)
+    return cap
 
 
 def _record(**fields: Any) -> OrderRecord:
@@ -272,8 +288,9 @@ def simulate_fast(
     w = Workers.parse(workers)
     plant_options = PlantOptions.of(options, **legacy)
     ranked = priority_order(instance, order, priorities=priorities)
-    check_feasible(instance, w, options=plant_options)
-    cap = default_max_days(instance, plant_options) if max_days is None else int(max_days)
+    cap = _checked_cap(instance, w, plant_options)
+    if max_days is not None:
+        cap = int(max_days)
     need, ready, n_days, due = _plan_arrays(instance)
     work = np.zeros(ready.shape, dtype=np.int64)
     status, day, admission, finish, pickup, delivery, log = _run_days(
@@ -347,8 +364,9 @@ def makespans(
             priority_order(instance, list(np.atleast_1d(row)))
         raise DataError("priority orders must be a 2-D batch of permutations of the order ids",
                         value=f"shape {batch.shape}", allowed=f"shape (k, {instance.n})")
-    check_feasible(instance, w, options=plant_options)
-    cap = default_max_days(instance, plant_options) if max_days is None else int(max_days)
+    cap = _checked_cap(instance, w, plant_options)
+    if max_days is not None:
+        cap = int(max_days)
     need, ready, n_days, due = _plan_arrays(instance)
     work = np.zeros(ready.shape, dtype=np.int64)
     pool = np.array(w, dtype=np.int64)

@@ -18,6 +18,7 @@ Modes (each documented in ``docs/trainers.md``):
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,9 +27,11 @@ from typing import Any
 import numpy as np
 from deap import base, tools
 
+from scmgym.core.compiled import jit
 from scmgym.errors import BudgetExhausted
 from scmgym.policies import DecisionTreePolicy
 from scmgym.policies import tree as T
+from scmgym.policies.batch import FlatTree, leaf_indices
 from scmgym.trainers.evolution import EvolutionaryTrainer, check_param
 
 #: Depth at which a phenotype is rejected as invalid (the original formatter's nesting limit).
@@ -63,7 +66,11 @@ class Grammar:
     eq_feature: int | None = None
 
     def n_constants(self, feature: int) -> int:
-        return dict(self.constants)[feature]
+        return self._constant_counts[feature]
+
+    @functools.cached_property
+    def _constant_counts(self) -> dict[int, int]:
+        return dict(self.constants)
 
     @classmethod
     def make_or_buy(cls) -> Grammar:
@@ -148,20 +155,53 @@ def decode(genotype: Sequence[int], grammar: Grammar, max_wraps: int = 10) -> T.
 # ------------------------------------------------------------------------------------------------
 
 
+@jit
+def _q_steps(rng, leaves, q, visits, last_action, last_leaf, reward, lr, gamma, eps):
+    """:meth:`QTree.act` for every step of an open-loop episode (reward 0.0 between steps),
+    with the same random draws from ``rng``; returns (actions, the last leaf)."""
+    n_actions = q.shape[1]
+    actions = np.empty(leaves.shape[0], dtype=np.int64)
+    prev = last_leaf
+    for t in range(leaves.shape[0]):
+        k = leaves[t]
+        if prev >= 0:
+            a = last_action[prev]
+            target = reward + gamma * q[k].max()
+            q[prev, a] += lr * (target - q[prev, a])
+        prev = k
+        if rng.uniform() < eps:
+            action = rng.integers(0, n_actions)
+        else:
+            top = q[k].max()
+            best = np.flatnonzero(q[k] == top)
+            action = best[0] if best.size == 1 else best[rng.integers(0, best.size)]
+        last_action[k] = action
+        visits[k, action] += 1
+        actions[t] = action
+        reward = 0.0
+    return actions, prev
+
+
 class QTree:
-    """A decoded tree whose leaves are epsilon-greedy Q-learners (one evaluation's learner)."""
+    """A decoded tree whose leaves are epsilon-greedy Q-learners (one evaluation's learner).
+
+    ``q`` (leaves x actions) and ``visits`` are arrays; :meth:`act` decides one step and
+    :meth:`act_many` a whole open-loop episode with the same updates and random draws (numpy's
+    ``choice`` among tied actions is ``best[integers(0, len(best))]``, the draw it makes).
+    """
 
     def __init__(self, root: T.Node, n_actions: int, rng: np.random.Generator, *,
                  learning_rate: float, discount: float, epsilon: float,
                  init_q: Sequence[Sequence[float] | None] | None = None) -> None:
         self.root = root
         self.n_leaves = T.count_leaves(root)
-        self.q = [np.asarray(init_q[k], dtype=float).copy()
-                  if init_q is not None and k < len(init_q) and init_q[k] is not None
-                  else rng.uniform(-1.0, 1.0, n_actions)
-                  for k in range(self.n_leaves)]
-        self.visits = [np.ones(n_actions, dtype=np.int64) for _ in range(self.n_leaves)]
-        self.last_action = [0] * self.n_leaves
+        self.q = np.array([np.asarray(init_q[k], dtype=float)
+                           if init_q is not None and k < len(init_q) and init_q[k] is not None
+                           else rng.uniform(-1.0, 1.0, n_actions)
+                           for k in range(self.n_leaves)], dtype=float).reshape(-1, n_actions)
+        self.visits = np.ones((self.n_leaves, n_actions), dtype=np.int64)
+        self.last_action = np.zeros(self.n_leaves, dtype=np.int64)
+        self._flat: FlatTree | None = None
         self.rng = rng
         self.n_actions = n_actions
         self.lr, self.gamma, self.eps = learning_rate, discount, epsilon
@@ -189,6 +229,19 @@ class QTree:
         self.last_action[k] = action
         self.visits[k][action] += 1
         return action
+
+    def act_many(self, observations: np.ndarray) -> np.ndarray:
+        """:meth:`act` on every row of an open-loop episode, with reward 0.0 between steps."""
+        if self._flat is None:
+            self._flat = FlatTree.of(self.root)
+        leaves = leaf_indices(self._flat, observations)
+        last = -1 if self.last_leaf is None else self.last_leaf
+        actions, last = _q_steps(self.rng, leaves, self.q, self.visits, self.last_action, last,
+                                 float(self.reward), float(self.lr), float(self.gamma),
+                                 float(self.eps))
+        self.last_leaf = int(last)
+        self.reward = 0.0
+        return actions
 
     def greedy_tree(self) -> T.Node:
         """The tree with each leaf's action set to the argmax of its Q-values."""
@@ -369,7 +422,8 @@ class ELDT(EvolutionaryTrainer):
             learner.new_episode()
             total, _ = self._episode(learner.act, generation,
                                      on_reward=lambda r: setattr(learner, "reward", r),
-                                     on_end=learner.act)  # terminal bootstrap call
+                                     on_end=learner.act,  # terminal bootstrap call
+                                     plan=learner.act_many)
             returns.append(total)
         ind.fitness.values = (float(np.mean(returns)),)
         ind.q = [list(map(float, q)) for q in learner.q]

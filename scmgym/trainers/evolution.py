@@ -23,6 +23,7 @@ from deap import tools
 from scmgym.core import BudgetedEvaluator, check_param, plant_of_env
 from scmgym.core.io import load_checkpoint, save_checkpoint, terminate_as_interrupt
 from scmgym.errors import BudgetExhausted
+from scmgym.policies.batch import open_loop_env
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,10 @@ class EvolutionaryTrainer:
         self.interrupted = False
         self.wall_seconds = 0.0
         self._random_live = False  # whether the global ``random`` holds the trainer's state
+        #: Play episodes open-loop where the env allows it (:mod:`scmgym.policies.batch`): the
+        #: same episodes, actions and records as stepping, in one compiled pass. Off: one
+        #: ``step`` per order (the reference path the tests compare with).
+        self.open_loop = True
 
     # -- hooks -----------------------------------------------------------------------------------
     def _new_individual(self):
@@ -96,12 +101,25 @@ class EvolutionaryTrainer:
     # -- episodes --------------------------------------------------------------------------------
     def _episode(self, act: Callable[[Sequence[float]], int], generation: int,
                  on_reward: Callable[[float], None] | None = None,
-                 on_end: Callable[[Sequence[float]], None] | None = None) -> tuple[float, float]:
-        """Run one episode (one real simulation); record it; return (return, objective)."""
+                 on_end: Callable[[Sequence[float]], None] | None = None,
+                 plan: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[float, float]:
+        """Run one episode (one real simulation); record it; return (return, objective).
+
+        ``act(obs)`` decides one step. ``plan(observations)``, if given, decides every step of
+        an open-loop episode at once (the actions ``act`` would take, with ``on_reward(0.0)``
+        between steps accounted for); it is used when the env offers open-loop episodes."""
         env = self.env
         obs, _ = env.reset(seed=self.env_seed)
         self.env_seed = None  # seeded once; later episodes continue the env's RNG
+        base = open_loop_env(env) if plan is not None and self.open_loop else None
+        steps = None if base is None else base.open_loop_observations()
         total, done = 0.0, False
+        if steps is not None:
+            obs, reward, info = base.finish_open_loop(plan(steps))
+            total += float(reward)  # every earlier step's reward is 0.0
+            if on_reward is not None:
+                on_reward(float(reward))
+            done = True
         while not done:
             obs, reward, terminated, truncated, info = env.step(act(obs.tolist()))
             total += float(reward)

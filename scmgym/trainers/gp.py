@@ -29,6 +29,7 @@ from deap import base, gp, tools
 from scmgym.errors import BudgetExhausted
 from scmgym.policies import GPTreePolicy
 from scmgym.policies import tree as T
+from scmgym.policies.batch import FlatTree, leaf_actions
 from scmgym.trainers.evolution import EvolutionaryTrainer, check_param
 
 # Types of the HFS primitive set (marker classes; values are plain ints at run time).
@@ -441,7 +442,9 @@ class GPTrainer(EvolutionaryTrainer):
         if self.evaluator.remaining < 1:
             raise BudgetExhausted("budget spent")
         root = self.tree_of(ind)
-        _, value = self._episode(lambda obs: T.find_leaf(root, obs).action, generation)
+        flat = FlatTree.of(root)
+        _, value = self._episode(lambda obs: T.find_leaf(root, obs).action, generation,
+                                 plan=lambda steps: leaf_actions(flat, steps))
         ind.fitness.values = (value,)
 
     def _make_policy(self) -> GPTreePolicy | None:

@@ -266,16 +266,15 @@ def _make_order(s, counts, u, ticks, state, v, line, ncols, rect, fixed, load, u
 
 
 @njit(cache=True)
-def _run(counts, decisions, deadlines, u, ticks, state, v, line, ncols, rect, fixed, load, unload,
-         leg_sum, loop_m, start, completion, last):
-    """Every order of a run with all its decisions; fills the per-order times and returns
-    (on_time, late, bought, end time)."""
-    s = 0.0
+def _run(k0, s, counts, decisions, deadlines, u, ticks, state, v, line, ncols, rect, fixed, load,
+         unload, leg_sum, loop_m, start, completion, last):
+    """Orders ``k0..`` of a run, dispatched from time ``s`` with the given decisions; fills
+    their per-order times and returns (on time, late, bought, dispatch time after them)."""
     pos = 0
     on_time = 0
     late = 0
     bought = 0
-    for k in range(decisions.shape[0]):
+    for k in range(k0, decisions.shape[0]):
         start[k] = s
         if decisions[k] == 1:
             bought += 1
@@ -381,36 +380,33 @@ class _FastPlant:
         self.dispatched = 0
 
     def advance(self) -> None:
-        """Dispatch every order whose decision is known (the dispatcher's loop)."""
+        """Dispatch every order whose decision is known (the dispatcher's loop), in one kernel
+        call: their uniforms are drawn in one call (the same doubles as order by order)."""
         a = self.arrays
-        k = self.dispatched
-        while k < len(self.decisions):
-            s = self.now
-            self.start_time[k] = s
-            if self.decisions[k] == 1:
-                self.bought += 1
-                self.on_time += 1
-                self.completion[k] = self.last_delivery[k] = s
-            else:
-                counts = a.counts[k]
-                u = self.rng.random(int(a.draws[k]))
-                need = int(self.state[4]) + int(counts.sum()) + 1
-                if need > self.ticks.shape[0]:
-                    more = _tick_gaps(self.tick_rng, need - self.ticks.shape[0])
-                    self.ticks = np.concatenate([self.ticks, more])
-                done, last = _make_order(s, counts, u, self.ticks, self.state, self.truck_speed,
-                                         *_CONSTS)
-                self.completion[k] = done
-                self.last_delivery[k] = last
-                if done - a.deadlines[k] <= 0:
-                    self.on_time += 1
-                else:
-                    self.late += 1
-                    self.order_on_time[k] = False
-                self.now = done
-            k += 1
-        self.dispatched = k
-        if k >= self.instance.n:
+        k0, k1 = self.dispatched, len(self.decisions)
+        if k1 > k0:
+            x = np.array(self.decisions[k0:k1], dtype=np.int64)
+            made = x == 0
+            u = self.rng.random(int(a.draws[k0:k1][made].sum()))
+            need = int(self.state[4]) + int(a.counts[k0:k1][made].sum()) + int(made.sum()) + 1
+            if need > self.ticks.shape[0]:
+                more = _tick_gaps(self.tick_rng, need - self.ticks.shape[0])
+                self.ticks = np.concatenate([self.ticks, more])
+            m = k1 - k0
+            start, completion, last = np.empty(m), np.empty(m), np.empty(m)
+            on_time, late, bought, self.now = _run(
+                0, self.now, a.counts[k0:k1], x, a.deadlines[k0:k1], u, self.ticks, self.state,
+                self.truck_speed, *_CONSTS, start, completion, last)
+            self.on_time += on_time
+            self.late += late
+            self.bought += bought
+            self.start_time[k0:k1] = start.tolist()
+            self.completion[k0:k1] = completion.tolist()
+            self.last_delivery[k0:k1] = last.tolist()
+            late_made = made & (completion - a.deadlines[k0:k1] > 0)
+            self.order_on_time[k0:k1] = (~late_made).tolist()
+            self.dispatched = k1
+        if k1 >= self.instance.n:
             self.finished = True
 
 
@@ -466,6 +462,12 @@ class FastMakeOrBuySimulation(MakeOrBuySimulation):
                             value=decision, allowed="0 (make) or 1 (buy)")
         self._check_empty(k, value)
         self.plant.decisions.append(value)
+        self.plant.advance()
+
+    def decide_many(self, decisions) -> None:
+        k = len(self.plant.decisions)
+        values = self._checked_rest(k, decisions)
+        self.plant.decisions.extend(values)
         self.plant.advance()
 
 
@@ -532,7 +534,7 @@ def revenues(
         made = x == 0
         u = rng.random(int(a.draws[made].sum()))
         ticks = _tick_gaps(tick_rng, int(a.counts[made].sum()) + int(made.sum()) + 1)
-        on_time, late, bought, _ = _run(a.counts, x, a.deadlines, u, ticks,
+        on_time, late, bought, _ = _run(0, 0.0, a.counts, x, a.deadlines, u, ticks,
                                         _initial_state(truck), truck.speed, *_CONSTS,
                                         start, completion, last)
         out[i] = (REVENUE_ON_TIME * on_time + REVENUE_LATE * late

@@ -180,6 +180,38 @@ class MakeOrBuySimulation:
             resume.succeed()
             plant.env.run(until=plant.paused)
 
+    def _checked_rest(self, k: int, decisions: Sequence[Any] | np.ndarray) -> list[int]:
+        """The decisions of orders ``k..`` (all of them), checked as :meth:`decide` checks."""
+        n = self.instance.n
+        if self.done or k >= n:
+            raise RuntimeError("all orders have been decided; the run is over")
+        values = list(decisions)
+        if len(values) != n - k:
+            raise DataError(f"{len(values)} decisions for the {n - k} orders left",
+                            source=f"decisions for order ids {k + 1}..{n}",
+                            value=len(values), allowed=f"{n - k} decisions")
+        out = []
+        for i, raw in enumerate(values):
+            value = decision_value(raw)
+            if value is None:
+                raise DataError("not a decision", source=f"decision for order id {k + i + 1}",
+                                value=raw, allowed="0 (make) or 1 (buy)")
+            self._check_empty(k + i, value)
+            out.append(value)
+        return out
+
+    def decide_many(self, decisions: Sequence[Any] | np.ndarray) -> None:
+        """Decide every order left at once (as many :meth:`decide` calls, the same run); the
+        run is then finished. The decisions are checked before any is dispatched."""
+        for value in self._checked_rest(len(self.plant.decisions), decisions):
+            self.decide(value)
+
+    @property
+    def revenue(self) -> int:
+        """``100 * on_time + 50 * late - 30 * bought`` of the orders done so far."""
+        return (REVENUE_ON_TIME * self.on_time + REVENUE_LATE * self.late
+                - (REVENUE_ON_TIME - REVENUE_BOUGHT) * self.bought)
+
     def result(self) -> MakeOrBuyResult:
         """The result of the finished run.
 
@@ -200,9 +232,7 @@ class MakeOrBuySimulation:
                 deadline_days=o.deadline_days, on_time=plant.order_on_time[k],
                 lateness=0.0 if x == 1 else max(0.0, done - o.deadline_days),
             ))
-        revenue = (REVENUE_ON_TIME * self.on_time + REVENUE_LATE * self.late
-                   - (REVENUE_ON_TIME - REVENUE_BOUGHT) * self.bought)
-        return MakeOrBuyResult(revenue=revenue, on_time=self.on_time, late=self.late,
+        return MakeOrBuyResult(revenue=self.revenue, on_time=self.on_time, late=self.late,
                                bought=self.bought, end_time=self.now,
                                truck_speed=self.truck_speed, records=tuple(records))
 
