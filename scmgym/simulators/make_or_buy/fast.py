@@ -471,6 +471,27 @@ class FastMakeOrBuySimulation(MakeOrBuySimulation):
         self.plant.advance()
 
 
+def _checked_vector(instance: MakeOrBuyInstance, a: _Instance, arr: np.ndarray, row: Any,
+                    i: int, empty_orders: str) -> np.ndarray:
+    """Candidate ``i`` as an int64 decision vector, or the DataError that names it."""
+    if arr.shape == (instance.n,) and arr.dtype.kind in "iub" and \
+            bool(((arr == 0) | (arr == 1)).all()):
+        x = arr.astype(np.int64)  # a valid vector already: no per-element check
+    else:
+        try:
+            x = np.array(check_decisions(instance, row), dtype=np.int64)
+        except DataError as exc:
+            raise DataError(f"candidate {i}: {exc.problem}", source=exc.source, row=exc.row,
+                            column=exc.column, value=exc.value, allowed=exc.allowed) from None
+    if empty_orders == "reject" and bool(np.any(a.empty & (x == 0))):
+        k = int(np.flatnonzero(a.empty & (x == 0))[0])
+        raise DataError(f"candidate {i}: an order with a = b = c = 0 cannot be made "
+                        "(empty_orders='reject')", source=instance.source, row=k + 2,
+                        column="a, b, c", value=(0, 0, 0),
+                        allowed="buy it (decision 1), or empty_orders='next_tick'")
+    return x
+
+
 def revenues(
     instance: MakeOrBuyInstance,
     decisions: Sequence[Sequence[int]] | np.ndarray,
@@ -511,22 +532,13 @@ def revenues(
     start, completion, last = np.empty(n), np.empty(n), np.empty(n)
     checked: dict[bytes, np.ndarray] = {}
     for i, (row, seed) in enumerate(zip(batch, seeds, strict=True)):
-        key = np.asarray(row).tobytes()
+        arr = np.asarray(row)
+        key = arr.tobytes()
         x = checked.get(key)
         if x is None:
-            try:
-                x = np.array(check_decisions(instance, row), dtype=np.int64)
-            except DataError as exc:
-                raise DataError(f"candidate {i}: {exc.problem}", source=exc.source, row=exc.row,
-                                column=exc.column, value=exc.value,
-                                allowed=exc.allowed) from None
-            if empty_orders == "reject" and bool(np.any(a.empty & (x == 0))):
-                k = int(np.flatnonzero(a.empty & (x == 0))[0])
-                raise DataError(f"candidate {i}: an order with a = b = c = 0 cannot be made "
-                                "(empty_orders='reject')",
-                                source=instance.source, row=k + 2, column="a, b, c",
-                                value=(0, 0, 0), allowed="buy it (decision 1), or "
-                                "empty_orders='next_tick'")
+            x = _checked_vector(instance, a, arr, row, i, empty_orders)
+            if len(checked) > 1024:
+                checked.clear()
             checked[key] = x
         rng = np.random.default_rng(seed)
         tick_rng = rng.spawn(1)[0]
