@@ -33,7 +33,7 @@ from scmgym.core import Problem
 from scmgym.experiments.methods import run_method
 plant, dataset, method, budget = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 problem = Problem(plant, dataset)
-run_method(method, problem, 20 if method != "edd" else 1, seed=0, eval_episodes=0)  # warm-up
+run_method(method, problem, 60, seed=0, eval_episodes=0)  # warm-up (compiles, caches)
 start = time.process_time()
 result = run_method(method, problem, budget, seed=1, eval_episodes=0)
 print(json.dumps({"cpu_s": time.process_time() - start, "simulations": result.simulations}))
