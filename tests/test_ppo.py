@@ -298,3 +298,192 @@ def test_interrupted_run_ppo_raises_and_writes_no_model(tmp_path, monkeypatch):
         run_ppo(Problem.parse("make-or-buy:list1"), 4, 0, run_dir=tmp_path, eval_episodes=0,
                 **TINY)
     assert not (tmp_path / "model.zip").exists()
+
+
+# -- several envs, presets, torch threads -------------------------------------------------------
+def _episode_seeds_of_fresh_env(seed: int, n: int) -> list[int]:
+    """The episode seeds a make-or-buy env copy gives: first reset with ``seed``, then none."""
+    env = mob_env()
+    seeds = []
+    for k in range(n):
+        env.reset(seed=seed if k == 0 else None)
+        seeds.append(env.episode_seed)
+    return seeds
+
+
+def _record_infos(trainer: PPOTrainer) -> list[dict]:
+    """Capture the final info of every episode the trainer records."""
+    infos, original = [], trainer._record_episode
+
+    def record(info, episode_return):
+        infos.append(info)
+        return original(info, episode_return)
+
+    trainer._record_episode = record
+    return infos
+
+
+def test_n_envs_1_is_the_single_env_code_path_of_before():
+    """n_envs=1 (the default) trains SB3's PPO on the env itself, exactly as before n_envs:
+    the same episodes and the same weights, bit for bit, as SB3 driven directly."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    trainer = PPOTrainer(mob_env(), seed=4, **TINY).learn(budget=5)
+    explicit = PPOTrainer(mob_env(), seed=4, preset="paper", n_envs=1, vec_env="dummy",
+                          **TINY).learn(budget=5)
+
+    values = []
+
+    class Record(BaseCallback):  # what the trainer's budget counter did before n_envs
+        def _on_step(self) -> bool:
+            if self.locals["dones"][0]:
+                values.append(self.locals["infos"][0]["objective"])
+            return len(values) < 5
+
+    hp = {**PAPER_HYPERPARAMETERS, **TINY}
+    arch = list(hp.pop("net_arch"))
+    hp.pop("activation")
+    model = PPO("MlpPolicy", mob_env(), seed=4, verbose=0, **hp, policy_kwargs={
+        "net_arch": {"pi": arch, "vf": arch}, "activation_fn": torch.nn.Tanh})
+    model.set_random_seed(4)
+    model.learn(total_timesteps=500, callback=Record())
+    assert [r[1] for r in trainer.evaluator.rows] == values
+    assert explicit.evaluator.rows == trainer.evaluator.rows
+    assert trainer.model.num_timesteps == model.num_timesteps == 500
+    assert trainer.n_envs == 1 and trainer.model.get_env().envs[0].unwrapped is \
+        trainer.env.unwrapped  # the env itself, not a copy
+    reference = model.policy.state_dict()
+    for other in (trainer, explicit):
+        for name, tensor in other.model.policy.state_dict().items():
+            assert torch.equal(tensor, reference[name]), name
+
+
+def test_n_envs_2_records_exactly_the_budget_in_env_index_order(tmp_path):
+    # Both copies' episodes end on the same steps: the 5th episode ends on the 3rd step with
+    # env 1's third, which must be neither recorded nor charged.
+    trainer = PPOTrainer(mob_env(), seed=7, n_envs=2, **{**TINY, "n_steps": 100})
+    infos = _record_infos(trainer)
+    trainer.learn(budget=5, history_path=tmp_path / "history.csv")
+    trainer.evaluator.close()
+    assert trainer.n_envs == 2 and trainer.hparams["vec_env"] == "dummy"
+    assert trainer.simulations == len(trainer.evaluator.rows) == len(infos) == 5
+    assert [r[0] for r in trainer.evaluator.rows] == [1, 2, 3, 4, 5]
+    assert trainer.model.num_timesteps == 3 * 100 * 2  # stopped on the 3rd step of 100
+    assert [r[4] for r in trainer.evaluator.rows] == [0, 0, 1, 1, 2]  # an update per 200
+    env0, env1 = _episode_seeds_of_fresh_env(7, 3), _episode_seeds_of_fresh_env(8, 2)
+    assert [i["episode_seed"] for i in infos] == [env0[0], env1[0], env0[1], env1[1], env0[2]]
+    lines = (tmp_path / "history.csv").read_text().splitlines()
+    assert len(lines) == 1 + 5
+    assert [float(line.split(",")[1]) for line in lines[1:]] == \
+        [r[1] for r in trainer.evaluator.rows]
+    assert trainer.best_training_value == max(r[1] for r in trainer.evaluator.rows)
+    trainer.learn(budget=2)  # continues from a fresh reset of both copies
+    assert trainer.simulations == 7 and [r[0] for r in trainer.evaluator.rows] == list(
+        range(1, 8))
+
+
+def test_n_envs_same_seed_same_history_and_the_given_env_is_not_used():
+    env = hfs_env()
+    runs = [PPOTrainer(e, seed=2, n_envs=3, **TINY).learn(budget=7)
+            for e in (env, hfs_env())]
+    assert runs[0].evaluator.rows == runs[1].evaluator.rows
+    assert runs[0].best_training_solution == runs[1].best_training_solution
+    assert runs[0].simulations == 7 and runs[0].model.num_timesteps == 3 * 100 * 3
+    assert all(copy.unwrapped is not env.unwrapped for copy in runs[0].model.get_env().envs)
+    other = PPOTrainer(hfs_env(), seed=3, n_envs=3, **TINY).learn(budget=7)
+    assert other.evaluator.rows != runs[0].evaluator.rows
+
+
+def test_a_callback_stop_with_several_envs_records_no_later_episode_of_that_step():
+    seen = []
+    trainer = PPOTrainer(mob_env(), seed=0, n_envs=2, **TINY).learn(
+        budget=10, callback=lambda m: seen.append(m) or False)
+    assert trainer.simulations == len(seen) == 1  # env 1's episode ended on that step too
+    assert trainer.model.num_timesteps == 2 * 100
+
+
+def test_subproc_gives_the_same_run_as_dummy():
+    runs = {}
+    for vec_env in ("dummy", "subproc"):
+        trainer = PPOTrainer(mob_env(), seed=5, n_envs=2, vec_env=vec_env,
+                             **{**TINY, "n_steps": 100}).learn(budget=5)
+        trainer.learn(budget=2)
+        runs[vec_env] = (trainer.evaluator.rows, trainer.best_training_solution,
+                         trainer.best_training_episode_seed, trainer.model.num_timesteps)
+        trainer.close()
+    assert runs["dummy"] == runs["subproc"]
+
+
+@pytest.mark.parametrize(("kwargs", "names"), [
+    ({"preset": "slow"}, ("preset", "slow", "'paper'", "'fast'")),
+    ({"preset": None}, ("preset", "None", "'paper'")),
+    ({"n_envs": 0}, ("n_envs", "0", ">= 1")),
+    ({"n_envs": 1.5}, ("n_envs", "1.5")),
+    ({"vec_env": "threads"}, ("vec_env", "threads", "'dummy'", "'subproc'")),
+    ({"torch_threads": 0}, ("torch_threads", "0")),
+    ({"n_envs": 2, "n_steps": 10, "batch_size": 30}, ("batch_size", "30", "20")),
+])
+def test_bad_preset_n_envs_vec_env_raise_value_error_naming_the_allowed(kwargs, names):
+    with pytest.raises(ValueError) as err:
+        PPOTrainer(mob_env(), **kwargs)
+    for name in names:
+        assert name in str(err.value)
+    assert "allowed" in str(err.value)
+
+
+def test_presets_are_applied_and_explicit_arguments_override_them():
+    from scmgym.trainers.ppo import FAST_HYPERPARAMETERS, PRESETS
+
+    assert set(PRESETS) == {"paper", "fast"} and PRESETS["paper"] is PAPER_HYPERPARAMETERS
+    fast = PPOTrainer(mob_env(), preset="fast").model
+    assert (fast.n_steps, fast.batch_size, fast.n_epochs) == (
+        4000, FAST_HYPERPARAMETERS["batch_size"], FAST_HYPERPARAMETERS["n_epochs"])
+    assert fast.learning_rate == FAST_HYPERPARAMETERS["learning_rate"]
+    assert fast.policy_kwargs["net_arch"]["pi"] == list(FAST_HYPERPARAMETERS["net_arch"])
+    assert fast.gamma == PAPER_HYPERPARAMETERS["gamma"]  # the rest is the paper's
+    # A preset's n_steps is the train batch: shared by the envs (4000 samples per update).
+    for n_envs, per_env in ((2, 2000), (4, 1000)):
+        model = PPOTrainer(mob_env(), n_envs=n_envs).model
+        assert (model.n_envs, model.n_steps, model.batch_size) == (n_envs, per_env, 128)
+    # An explicit value overrides the preset; an explicit n_steps is per env, as in SB3.
+    trainer = PPOTrainer(mob_env(), preset="fast", n_envs=2, n_steps=250, n_epochs=3,
+                         learning_rate=2e-4, net_arch=(8,))
+    model = trainer.model
+    assert (model.n_steps, model.n_epochs, model.learning_rate) == (250, 3, 2e-4)
+    assert model.batch_size == FAST_HYPERPARAMETERS["batch_size"]
+    assert model.policy_kwargs["net_arch"] == {"pi": [8], "vf": [8]}
+    assert trainer.hparams["preset"] == "fast" and trainer.hparams["n_envs"] == 2
+
+
+def test_the_trainer_sets_one_torch_thread_unless_told_otherwise():
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        PPOTrainer(mob_env(), **TINY)
+        assert torch.get_num_threads() == 1
+        torch.set_num_threads(2)
+        PPOTrainer(mob_env(), torch_threads=None, **TINY)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_run_ppo_with_a_preset_and_several_envs(tmp_path):
+    result = run_ppo(Problem.parse("make-or-buy:list1"), 5, 0, run_dir=tmp_path,
+                     eval_episodes=1, preset="fast", n_envs=2, n_steps=100, batch_size=100)
+    assert result.simulations == len(result.history) == 5
+    assert len((tmp_path / "history.csv").read_text().splitlines()) == 1 + 5
+    assert result.extra["hparams"]["preset"] == "fast"
+    assert result.extra["hparams"]["n_envs"] == 2
+    assert result.extra["timesteps"] == 3 * 100 * 2
+
+
+def test_a_model_trained_on_several_envs_saves_and_loads_on_one(tmp_path):
+    trainer = PPOTrainer(mob_env(), seed=0, n_envs=2, **{**TINY, "n_steps": 100}).learn(budget=3)
+    loaded = PPOTrainer.load(trainer.save(tmp_path / "model"), mob_env())
+    assert loaded.n_envs == 1 and loaded.hparams["n_envs"] == 2
+    obs = np.array([mob_env().reset(seed=k)[0] for k in range(5)])
+    np.testing.assert_array_equal(trainer.policy.predict(obs, deterministic=True)[0],
+                                  loaded.policy.predict(obs, deterministic=True)[0])
+    assert loaded.learn(budget=1).simulations == 1

@@ -183,11 +183,10 @@ def run_ppo(problem: Problem, budget: int, seed: int, run_dir: Path | None = Non
     """PPO on the study's RL variant of the plant's env; every finished training episode is
     recorded by the trainer's budgeted evaluator. ``best_value`` is the best training episode
     (what the study logged); the returned policy is the final model, saved as ``model.zip``."""
-    import torch
-
     from scmgym.trainers.ppo import PPOTrainer
 
-    torch.set_num_threads(1)  # parallel runs share the cores; one thread keeps runs equal
+    # One torch thread unless --hp torch_threads says otherwise (the trainer's default):
+    # parallel runs share the cores.
     env_kwargs = dict(problem.spec.rl_env_kwargs)
     trainer = PPOTrainer(problem.make_env(**env_kwargs), seed=seed, verbose=verbose, **hparams)
     trainer.learn(budget, history_path=_history_path(run_dir))

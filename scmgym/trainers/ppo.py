@@ -13,6 +13,10 @@ copied or overridden.
 * **Two numbers.** ``best_training_*`` is the best episode seen while training, with a
   stochastic (sampling) policy: what the study logged. ``final_policy_*`` is the deterministic
   (argmax) policy after the last update, evaluated over fresh episodes.
+* **Speed.** ``n_envs`` copies of the env step side by side (``vec_env="dummy"``: in this
+  process, the default; ``"subproc"``: one process each) and one torch thread per process;
+  ``preset="fast"`` (:data:`FAST_HYPERPARAMETERS`) is a cheaper optimisation than the faithful
+  ``preset="paper"`` (:data:`PAPER_HYPERPARAMETERS`, the default). See ``docs/ppo.md``.
 
 >>> from scmgym.envs.make_or_buy import MakeOrBuyEnv
 >>> trainer = PPOTrainer(MakeOrBuyEnv("list1"), n_steps=100, batch_size=50, n_epochs=1,
@@ -24,10 +28,12 @@ copied or overridden.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import logging
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,7 +41,8 @@ from typing import Any
 import numpy as np
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from scmgym.core import BudgetedEvaluator, check_param, plant_of_env
 from scmgym.core.io import jsonable, terminate_as_interrupt
@@ -46,12 +53,33 @@ from scmgym.trainers.evolution import Callback
 
 log = logging.getLogger(__name__)
 
-#: The study's RLlib PPO defaults as stable-baselines3 PPO arguments (see :class:`PPOTrainer`).
+#: The study's RLlib PPO defaults as stable-baselines3 PPO arguments (see :class:`PPOTrainer`):
+#: ``preset="paper"``, the faithful default. ``n_steps`` is the train batch in samples; with
+#: ``n_envs`` envs each env collects ``n_steps // n_envs`` of them per update.
 PAPER_HYPERPARAMETERS: dict[str, Any] = {
     "learning_rate": 5e-5, "n_steps": 4000, "batch_size": 128, "n_epochs": 30,
     "gamma": 0.99, "gae_lambda": 1.0, "clip_range": 0.3, "ent_coef": 0.0, "vf_coef": 1.0,
     "max_grad_norm": 1e10, "net_arch": (256, 256), "activation": "tanh", "device": "cpu",
 }
+
+#: ``preset="fast"``: the paper's setting with a cheaper optimisation, chosen by measurement
+#: (``benchmarks/bench_ppo.py``, ``docs/ppo.md``). The same train batch of 4000 samples and
+#: the same losses, but 10 epochs of 8 mini-batches of 500 (80 gradient steps per update
+#: instead of 960) on 64x64 networks, with a larger step size (1e-3) to make up for the fewer
+#: steps. An option for quick runs, not the study's setting.
+FAST_HYPERPARAMETERS: dict[str, Any] = {
+    **PAPER_HYPERPARAMETERS, "learning_rate": 1e-3, "batch_size": 500, "n_epochs": 10,
+    "net_arch": (64, 64),
+}
+
+#: The hyperparameter presets by name (``PPOTrainer(preset=...)``).
+PRESETS: dict[str, dict[str, Any]] = {"paper": PAPER_HYPERPARAMETERS,
+                                      "fast": FAST_HYPERPARAMETERS}
+
+#: ``vec_env`` choices: SB3's DummyVecEnv (the envs step in turn, in this process; measured
+#: the faster here, hence the default) or SubprocVecEnv (one process per env).
+VEC_ENVS: dict[str, type[VecEnv]] = {"dummy": DummyVecEnv, "subproc": SubprocVecEnv}
+DEFAULT_VEC_ENV = "dummy"
 
 #: Default seed of :meth:`PPOTrainer.evaluate` is the training seed plus this offset, so the
 #: evaluation episodes are fresh replications, not the training ones.
@@ -60,6 +88,17 @@ EVAL_SEED_OFFSET = 10_000
 _ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu")
 #: PPO arguments the trainer sets itself (not overridable).
 _MANAGED = ("self", "policy", "env", "seed", "verbose", "_init_setup_model")
+#: Trainer options kept in ``hparams`` (for the record) that are not SB3 PPO arguments.
+_TRAINER_OPTIONS = ("preset", "n_envs", "vec_env", "torch_threads")
+
+
+def _set_torch_threads(n: int | None) -> None:
+    """One process, ``n`` intra-op torch threads (None: leave the process's setting)."""
+    if n is not None:
+        import torch
+
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
 
 
 
@@ -91,8 +130,8 @@ class _EpisodeBudget(BaseCallback):
             self.returns = np.zeros(len(dones))
         self.returns += rewards
         keep_going = True
-        for i in np.flatnonzero(dones):
-            if self.finished >= self.budget:  # only with several envs ending on one step
+        for i in np.flatnonzero(dones):  # in env-index order
+            if self.finished >= self.budget:  # never more than the budget (defensive)
                 break
             episode_return = float(self.returns[i])
             self.returns[i] = 0.0
@@ -107,6 +146,8 @@ class _EpisodeBudget(BaseCallback):
                     keep_going = False
             if self.finished >= self.budget:
                 keep_going = False
+            if not keep_going:  # episodes of later envs ending on this step are not recorded
+                break
         if not keep_going:
             self.stopped = True
         return keep_going
@@ -127,14 +168,14 @@ class _EpisodeBudget(BaseCallback):
 class PPOTrainer:
     """Proximal policy optimisation (stable-baselines3) on an scmgym env, budgeted in episodes.
 
-    The defaults are the study's RLlib PPO defaults (old API stack, one worker, one env)
-    mapped onto SB3's PPO arguments:
+    The defaults (``preset="paper"``, :data:`PAPER_HYPERPARAMETERS`) are the study's RLlib PPO
+    defaults (old API stack, one worker, one env) mapped onto SB3's PPO arguments:
 
     =================================  ==============================================
     RLlib                              SB3 (this trainer)
     =================================  ==============================================
     ``lr`` 5e-5                        ``learning_rate=5e-5``
-    ``train_batch_size`` 4000          ``n_steps=4000`` (one env)
+    ``train_batch_size`` 4000          ``n_steps=4000 // n_envs`` per env
     ``sgd_minibatch_size`` 128         ``batch_size=128`` (31 of 128, one of 32)
     ``num_sgd_iter`` 30                ``n_epochs=30``
     ``gamma`` 0.99, ``lambda`` 1.0     ``gamma=0.99``, ``gae_lambda=1.0``
@@ -158,13 +199,31 @@ class PPOTrainer:
     (``HybridFlowShopEnv("d1", **HFS_RL_ENV_KWARGS)``, as :func:`run_ppo` does). Any other
     configuration of either env is accepted as given.
 
+    Every hyperparameter left at None takes its value from the preset; an explicit value
+    overrides it.
+
     Args:
         env: one scmgym env (``HybridFlowShopEnv`` or ``MakeOrBuyEnv``, bare or from
-            ``gym.make``) with a ``Discrete`` action space; SB3 wraps it (Monitor, DummyVecEnv).
+            ``gym.make``) with a ``Discrete`` action space. With ``n_envs=1`` SB3 wraps it
+            (Monitor, DummyVecEnv) and trains on it; with more, the trainer trains on
+            ``n_envs`` deep copies of it (taken at construction) and leaves it untouched.
+        preset: ``"paper"`` (:data:`PAPER_HYPERPARAMETERS`, the study's setting) or ``"fast"``
+            (:data:`FAST_HYPERPARAMETERS`: fewer, larger mini-batch steps on a smaller network
+            with a larger step size; an option for quick runs, not the study's setting).
+        n_envs: env copies stepped side by side, >= 1. Env ``i`` is seeded ``seed + i`` at its
+            first reset (SB3's seeding); the same seed gives the same run. Episodes ending on
+            the same step are recorded in env-index order.
+        vec_env: ``"dummy"`` (SB3's DummyVecEnv: the envs step in turn in this process) or
+            ``"subproc"`` (SubprocVecEnv: one process per env; needs a picklable env; call
+            :meth:`close` to end the processes). Default: ``"dummy"``, the faster here (a
+            step of either env is far cheaper than the inter-process round trip).
         learning_rate: Adam step size (> 0), or an SB3 schedule (a callable of the progress
             remaining).
-        n_steps: environment steps per update (the train batch), >= 1.
-        batch_size: mini-batch size, in [2, n_steps].
+        n_steps: environment steps per update **per env**, as in SB3: an update trains on
+            ``n_steps * n_envs`` samples. From the preset it is the preset's train batch
+            divided by the envs, ``4000 // n_envs`` (4000 samples per update with 1, 2 or 4
+            envs); given explicitly it is taken as is.
+        batch_size: mini-batch size, in [2, n_steps * n_envs].
         n_epochs: passes over each train batch, >= 1.
         gamma, gae_lambda: discount and GAE lambda, in [0, 1].
         clip_range: PPO's ratio clip (> 0) or a schedule.
@@ -173,6 +232,9 @@ class PPOTrainer:
         net_arch: hidden layer sizes, used for both the policy and the value network.
         activation: ``"tanh"``, ``"relu"``, ``"elu"`` or ``"leaky_relu"``.
         device: torch device, ``"cpu"`` by default.
+        torch_threads: torch's intra-op threads, set with ``torch.set_num_threads`` when the
+            model is built (a process-wide setting); default 1, the fastest for these small
+            networks and the setting of ``scmgym train``/``compare``; None leaves it as it is.
         seed: seeds SB3 (Python's ``random``, numpy and torch globally, the action space) and
             the env's first reset; the same seed gives the same run.
         verbose: 0 silent, 1 progress bar (on a TTY), 2 progress bar and a log line per update.
@@ -199,22 +261,48 @@ class PPOTrainer:
 
     method = "ppo"
 
-    def __init__(self, env, *, learning_rate: float | Callable[[float], float] = 5e-5,
-                 n_steps: int = 4000, batch_size: int = 128, n_epochs: int = 30,
-                 gamma: float = 0.99, gae_lambda: float = 1.0,
-                 clip_range: float | Callable[[float], float] = 0.3, ent_coef: float = 0.0,
-                 vf_coef: float = 1.0, max_grad_norm: float = 1e10,
-                 net_arch: Sequence[int] = (256, 256), activation: str = "tanh",
-                 device: str = "cpu", seed: int = 0, verbose: int = 0,
+    def __init__(self, env, *, preset: str = "paper", n_envs: int = 1,
+                 vec_env: str | None = None,
+                 learning_rate: float | Callable[[float], float] | None = None,
+                 n_steps: int | None = None, batch_size: int | None = None,
+                 n_epochs: int | None = None, gamma: float | None = None,
+                 gae_lambda: float | None = None,
+                 clip_range: float | Callable[[float], float] | None = None,
+                 ent_coef: float | None = None, vf_coef: float | None = None,
+                 max_grad_norm: float | None = None, net_arch: Sequence[int] | None = None,
+                 activation: str | None = None, device: str | None = None,
+                 torch_threads: int | None = 1, seed: int = 0, verbose: int = 0,
                  **sb3_kwargs: Any) -> None:
+        check_param("preset", preset, isinstance(preset, str) and preset in PRESETS,
+                    ", ".join(map(repr, PRESETS)))
+        check_param("n_envs", n_envs, _is_int(n_envs) and n_envs >= 1, "an integer >= 1")
+        check_param("vec_env", vec_env, vec_env is None or (isinstance(vec_env, str)
+                                                            and vec_env in VEC_ENVS),
+                    ", ".join(map(repr, VEC_ENVS)) + " or None (" + repr(DEFAULT_VEC_ENV) + ")")
+        check_param("torch_threads", torch_threads,
+                    torch_threads is None or (_is_int(torch_threads) and torch_threads >= 1),
+                    "an integer >= 1 or None")
+        given = {"learning_rate": learning_rate, "n_steps": n_steps, "batch_size": batch_size,
+                 "n_epochs": n_epochs, "gamma": gamma, "gae_lambda": gae_lambda,
+                 "clip_range": clip_range, "ent_coef": ent_coef, "vf_coef": vf_coef,
+                 "max_grad_norm": max_grad_norm, "net_arch": net_arch,
+                 "activation": activation, "device": device}
+        defaults = dict(PRESETS[preset])
+        # A preset's n_steps is its train batch in samples: each of the n_envs collects a share.
+        defaults["n_steps"] = max(1, defaults["n_steps"] // int(n_envs))
+        hp = {k: defaults[k] if v is None else v for k, v in given.items()}
+        (learning_rate, n_steps, batch_size, n_epochs, gamma, gae_lambda, clip_range, ent_coef,
+         vf_coef, max_grad_norm, net_arch, activation, device) = hp.values()
         # SB3 itself rejects unknown argument names, a learning rate <= 0, n_steps < 2 and a
         # batch size < 2 (its errors are passed on by _build_model); the checks here are the
         # ones it does not make.
         check_param("seed", seed, _is_int(seed) and seed >= 0, "an integer >= 0")
         check_param("verbose", verbose, verbose in (0, 1, 2), "0, 1 or 2")
+        check_param("n_steps", n_steps, _is_int(n_steps) and n_steps >= 1,
+                    "an integer >= 1 (steps per env per update)")
         check_param("batch_size", batch_size,
-                    not (_is_int(batch_size) and _is_int(n_steps)) or batch_size <= n_steps,
-                    f"an integer in [2, n_steps={n_steps}]")
+                    not _is_int(batch_size) or batch_size <= n_steps * n_envs,
+                    f"an integer in [2, n_steps * n_envs = {n_steps * n_envs}]")
         check_param("n_epochs", n_epochs, _is_int(n_epochs) and n_epochs >= 1, "an integer >= 1")
         for name, value in (("gamma", gamma), ("gae_lambda", gae_lambda)):
             check_param(name, value, _is_number(value) and 0.0 <= value <= 1.0,
@@ -251,6 +339,9 @@ class PPOTrainer:
             "max_grad_norm": float(max_grad_norm), "net_arch": [int(h) for h in net_arch],
             "activation": activation, "device": device,
             **({"policy_kwargs": dict(policy_kwargs)} if policy_kwargs else {}), **sb3_kwargs,
+            "preset": preset, "n_envs": int(n_envs),
+            "vec_env": vec_env or DEFAULT_VEC_ENV,
+            "torch_threads": torch_threads,
         }
         self.model = self._build_model()
         self._init_state()
@@ -277,23 +368,52 @@ class PPOTrainer:
         import torch
 
         hp = dict(self.hparams)
+        options = {k: hp.pop(k, None) for k in _TRAINER_OPTIONS}
+        _set_torch_threads(options["torch_threads"])
         activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU,
                       "leaky_relu": torch.nn.LeakyReLU}[hp.pop("activation")]
         arch = hp.pop("net_arch")
         policy_kwargs = {"net_arch": {"pi": list(arch), "vf": list(arch)},
                          "activation_fn": activation, **hp.pop("policy_kwargs", {})}
+        n_envs, kind = options["n_envs"] or 1, options["vec_env"] or DEFAULT_VEC_ENV
+        # One env in this process: SB3 wraps the env itself (Monitor, DummyVecEnv), as before
+        # n_envs existed; otherwise copies of it in a VecEnv.
+        env = self.env if (n_envs, kind) == (1, "dummy") else self._vec_env(n_envs, kind)
         try:
             with warnings.catch_warnings():
-                if (hp["n_steps"], hp["batch_size"]) == (4000, 128):
+                if (hp["n_steps"] * n_envs, hp["batch_size"]) == (4000, 128):
                     # The documented paper mapping: each epoch ends on a mini-batch of 32.
                     warnings.filterwarnings("ignore", "You have specified a mini-batch size",
                                             UserWarning)
-                return PPO("MlpPolicy", self.env, seed=self.seed, verbose=0,
+                return PPO("MlpPolicy", env, seed=self.seed, verbose=0,
                            policy_kwargs=policy_kwargs, **hp)
         except (AssertionError, TypeError, ValueError) as exc:
+            if env is not self.env:
+                env.close()
             allowed = ", ".join(sorted(sb3_ppo_arguments() + ("net_arch", "activation")))
             raise ValueError(f"stable-baselines3 PPO rejected the hyperparameters: {exc}; "
                              f"allowed: the arguments {allowed} in SB3's ranges") from exc
+
+    def _vec_env(self, n_envs: int, kind: str) -> VecEnv:
+        """``n_envs`` deep copies of the env (Monitor-wrapped), env ``i`` seeded ``seed + i``
+        (SB3's ``make_vec_env``); a SubprocVecEnv is closed when the trainer is collected."""
+        vec = make_vec_env(functools.partial(copy.deepcopy, self.env), n_envs=n_envs,
+                           seed=self.seed, vec_env_cls=VEC_ENVS[kind])
+        if isinstance(vec, SubprocVecEnv):
+            weakref.finalize(self, vec.close)
+        return vec
+
+    def close(self) -> None:
+        """End the env processes of ``vec_env="subproc"`` (no-op otherwise); the trainer can
+        then no longer learn, but its policy still acts and evaluates."""
+        env = self.model.get_env()
+        if isinstance(env, SubprocVecEnv):
+            env.close()
+
+    @property
+    def n_envs(self) -> int:
+        """The envs SB3 trains on."""
+        return int(self.model.n_envs)
 
     def _init_state(self) -> None:
         # Its budget is set by each learn() call: the episodes so far plus that call's budget.
@@ -480,14 +600,18 @@ class PPOTrainer:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, env, *, verbose: int = 0) -> PPOTrainer:
+    def load(cls, path: str | Path, env, *, verbose: int = 0,
+             torch_threads: int | None = 1) -> PPOTrainer:
         """A trainer around a model saved with :meth:`save` (or any SB3 PPO zip), on ``env``.
 
         The best training episode is restored if it was saved; the per-episode history is not.
-        Further ``learn()`` calls continue training from the loaded weights.
+        Further ``learn()`` calls continue training from the loaded weights, on ``env`` alone
+        (one env, whatever ``n_envs`` the model was trained with). ``torch_threads`` as in
+        the constructor.
         """
         check_param("verbose", verbose, verbose in (0, 1, 2), "0, 1 or 2")
         cls._check_env(env)
+        _set_torch_threads(torch_threads)
         model = PPO.load(path, env=env, device="cpu")
         meta = getattr(model, "scmgym_meta", None) or {}
         trainer = cls.__new__(cls)
