@@ -254,3 +254,18 @@ def test_cli_engines_print_the_same_schedule(capsys):
         assert main(["simulate", "hfs", "--dataset", "d2", "--engine", engine, "--json"]) == 0
         outputs.append(capsys.readouterr().out)
     assert outputs[0] == outputs[1]
+
+
+def test_simulate_many_makespans_and_records_on_both_engines():
+    rng = np.random.default_rng(3)
+    orders = [rng.permutation(D1.n).tolist() for _ in range(4)]
+    expected = [hfs.simulate(D1, o).makespan for o in orders]
+    for engine in ("simpy", "fast"):
+        spans = hfs.simulate_many(D1, orders, engine=engine)
+        assert spans.dtype == np.int64 and spans.tolist() == expected
+        results = hfs.simulate_many(D1, orders, engine=engine, records=True)
+        assert [r.records for r in results] == [hfs.simulate(D1, o).records for o in orders]
+    with pytest.raises(ValueError, match="one seed per order"):
+        hfs.simulate_many(D1, orders, seeds=[1])
+    with pytest.raises(ValueError, match="engine='numba'"):
+        hfs.simulate_many(D1, orders, engine="numba")

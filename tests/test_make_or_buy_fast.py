@@ -169,3 +169,11 @@ def test_without_numba_fast_warns_once_and_uses_simpy(monkeypatch):
     assert again.tolist() == [first.revenue]
     monkeypatch.undo()
     assert mob.simulate(LIST1, [0, 1] * 50, seed=3, engine="fast") == first
+
+
+def test_simulate_many_records_on_request():
+    xs = [[0, 1] * 50, [1, 0] * 50]
+    for engine in ("simpy", "fast"):
+        results = mob.simulate_many(LIST1, xs, [4, 5], engine=engine, records=True)
+        assert results == [mob.simulate(LIST1, x, seed=s) for x, s in zip(xs, (4, 5),
+                                                                            strict=True)]

@@ -37,22 +37,13 @@ def _hfs_simulate(problem, solution: Sequence[int], seed: int) -> float:
 
 
 def _hfs_simulate_many(problem, solutions, seeds) -> np.ndarray:
-    """Makespans by the compiled engine's batch path (the same makespans as the SimPy model,
-    tests/test_hfs_fast.py; the seed only moves truck hours, which no objective reads), or by
-    the SimPy model on ``engine="simpy"`` or where numba is missing (``simulate`` warns once)."""
+    """Makespans on the problem's engine: the compiled batch path on ``"fast"`` (the same
+    makespans as the SimPy model, tests/test_hfs_fast.py; the seed only moves truck hours, which
+    no objective reads), the SimPy model on ``"simpy"`` or where numba is missing."""
     from scmgym.simulators import hfs
 
-    if problem.engine == "fast":
-        try:
-            from scmgym.simulators.hfs_fast import makespans
-        except ImportError:
-            pass
-        else:
-            return makespans(problem.instance, solutions, workers=problem.workers)
-    return np.array([hfs.simulate(problem.instance, list(x), workers=problem.workers,
-                                  seed=int(s), record_work=False,
-                                  engine=problem.engine).makespan
-                     for x, s in zip(solutions, seeds, strict=True)], dtype=float)
+    return hfs.simulate_many(problem.instance, solutions, workers=problem.workers, seeds=seeds,
+                             engine=problem.engine)
 
 
 def _hfs_tree_schema(env) -> TreeSchema:

@@ -64,6 +64,7 @@ __all__ = [
     "priority_order",
     "reverse_order",
     "simulate",
+    "simulate_many",
 ]
 
 #: Columns of an HFS dataset file, in order.
@@ -1053,6 +1054,57 @@ def simulate(
         work_days=None if plant.work is None else tuple(tuple(x) for x in plant.work),
         truck_hours=tuple(plant.truck_hours),
     )
+
+
+def simulate_many(
+    instance: HFSInstance,
+    orders: Sequence[Sequence[int]] | np.ndarray,
+    *,
+    workers: Workers | Sequence[int] | str = (2, 5, 2),
+    options: PlantOptions | None = None,
+    max_days: int | None = None,
+    seeds: Sequence[int] | None = None,
+    records: bool = False,
+    engine: Engine = "fast",
+) -> np.ndarray | list[HFSResult]:
+    """Simulate a batch of priority orders: their makespans, or their whole results.
+
+    Args:
+        instance, workers, options, max_days: as :func:`simulate`.
+        orders: one priority order per candidate (order ids, highest priority first).
+        seeds: one truck seed per candidate (only ``records=True`` on SimPy reads them; they
+            never change a makespan); default 0 each.
+        records: False (default): an int64 array of makespans, by the compiled engine's batch
+            path (:func:`scmgym.simulators.hfs_fast.makespans`) on ``engine="fast"``. True: one
+            :class:`HFSResult` per candidate.
+        engine: ``"fast"`` (default) or ``"simpy"``; the same makespans and records either way.
+
+    >>> d1 = load_instance("d1")
+    >>> simulate_many(d1, [identity_order(d1), reverse_order(d1)]).tolist()
+    [468, 470]
+    >>> [r.makespan for r in simulate_many(d1, [identity_order(d1)], records=True)]
+    [468]
+    """
+    if not isinstance(engine, str) or engine not in _ENGINES:
+        raise ValueError(f"engine={engine!r}; allowed: {', '.join(map(repr, _ENGINES))}")
+    batch = [list(o) for o in orders]
+    seeds = [0] * len(batch) if seeds is None else [int(x) for x in seeds]
+    if len(seeds) != len(batch):
+        raise ValueError(f"{len(batch)} orders and {len(seeds)} seeds: one seed per order")
+    if not records and engine == "fast":
+        try:
+            from scmgym.simulators.hfs_fast import makespans
+        except ImportError:
+            pass
+        else:
+            return makespans(instance, batch, workers=workers, options=options,
+                             max_days=max_days)
+    results = [simulate(instance, o, workers=workers, options=options, max_days=max_days,
+                        seed=sd, record_work=records, engine=engine)
+               for o, sd in zip(batch, seeds, strict=True)]
+    if records:
+        return results
+    return np.array([r.makespan for r in results], dtype=np.int64)
 
 
 def _fast_engine():

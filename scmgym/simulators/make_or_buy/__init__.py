@@ -131,8 +131,9 @@ __all__ = [
 
 
 def simulate_many(instance, decisions, seeds, *, truck_speed_latch=True,
-                  empty_orders="next_tick", engine="fast"):
-    """The revenue of each (decision vector, seed) pair, as an int64 array.
+                  empty_orders="next_tick", engine="fast", records=False):
+    """The revenue of each (decision vector, seed) pair, as an int64 array (or, with
+    ``records=True``, the whole :class:`MakeOrBuyResult` of each).
 
     ``decisions`` is one vector per seed (m, n), or one vector that every seed simulates;
     ``seeds`` has one seed per run. ``simulate_many(...)[i]`` equals
@@ -142,10 +143,12 @@ def simulate_many(instance, decisions, seeds, *, truck_speed_latch=True,
 
     >>> simulate_many(load_instance("list1"), [1] * 100, [0, 1]).tolist()
     [7000, 7000]
+    >>> [r.bought for r in simulate_many(load_instance("list1"), [1] * 100, [0], records=True)]
+    [100]
     """
     import numpy as np
 
-    if resolve_engine(engine) == "fast":
+    if not records and resolve_engine(engine) == "fast":
         from scmgym.simulators.make_or_buy.fast import revenues
 
         return revenues(instance, decisions, seeds, truck_speed_latch=truck_speed_latch,
@@ -156,6 +159,9 @@ def simulate_many(instance, decisions, seeds, *, truck_speed_latch=True,
     if len(decisions) != len(seeds):
         raise ValueError(f"{len(decisions)} decision vectors and {len(seeds)} seeds: give one "
                          "vector per seed, or one vector")
-    return np.array([simulate(instance, x, seed=int(s), truck_speed_latch=truck_speed_latch,
-                              empty_orders=empty_orders).revenue
-                     for x, s in zip(decisions, seeds, strict=True)], dtype=np.int64)
+    results = [simulate(instance, x, seed=int(s), truck_speed_latch=truck_speed_latch,
+                        empty_orders=empty_orders, engine=engine)
+               for x, s in zip(decisions, seeds, strict=True)]
+    if records:
+        return results
+    return np.array([r.revenue for r in results], dtype=np.int64)
