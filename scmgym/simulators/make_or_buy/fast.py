@@ -43,11 +43,9 @@ from numba import njit
 
 from scmgym.errors import DataError
 from scmgym.simulators.make_or_buy.data import MakeOrBuyInstance, check_decisions, decision_value
-from scmgym.simulators.make_or_buy.model import triangular
-from scmgym.simulators.make_or_buy.shortcuts import resolve_mode
+from scmgym.simulators.make_or_buy.model import draw_truck
 from scmgym.simulators.make_or_buy.spec import (
     ASSEMBLY_RATE,
-    DEFAULT_SPEED,
     LINE_DRAWS,
     LOADING,
     LOOP_LEGS,
@@ -57,10 +55,6 @@ from scmgym.simulators.make_or_buy.spec import (
     REVENUE_LATE,
     REVENUE_ON_TIME,
     SERVE,
-    TRUCK_AREA,
-    TRUCK_AREA_EXIT,
-    TRUCK_CREATE_MEAN,
-    TRUCK_PARK,
     UNLOADING,
 )
 from scmgym.simulators.make_or_buy.stepper import EmptyOrders, MakeOrBuySimulation
@@ -307,11 +301,7 @@ class _Truck:
     __slots__ = ("speed", "first_check")
 
     def __init__(self, rng: np.random.Generator, latch: bool) -> None:
-        created = float(rng.exponential(TRUCK_CREATE_MEAN))
-        u = rng.random(3)
-        d0 = float(TRUCK_AREA.interior(u[0], u[1])) + TRUCK_AREA_EXIT
-        park = float(triangular(u[2], *TRUCK_PARK))
-        self.speed = d0 / park if latch else DEFAULT_SPEED
+        created, park, self.speed = draw_truck(rng, latch)
         # IdleSkippingTruck.run: one timeout from time 0 to the first check of buffer A.
         self.first_check = 0.0 + (created + park + NODE1_TO_NODE2 / self.speed)
 
@@ -416,32 +406,15 @@ class FastMakeOrBuySimulation(MakeOrBuySimulation):
 
     engine = "fast"
 
-    def __init__(
-        self,
-        instance: MakeOrBuyInstance,
-        *,
-        seed: int | np.random.Generator | None = 0,
-        decisions: Sequence[Any] | np.ndarray | str | None = None,
-        truck_speed_latch: bool = True,
-        empty_orders: EmptyOrders = "next_tick",
-        mode: str | None = None,
-        literal: bool | None = None,
-    ) -> None:
-        if empty_orders not in ("next_tick", "reject"):
-            raise ValueError(f"empty_orders={empty_orders!r}; allowed: 'next_tick', 'reject'")
-        actors = resolve_mode(mode, literal)
-        if actors.name != "fast":
-            raise ValueError(f"engine='fast' implements mode 'fast' only (got "
-                             f"mode={actors.name!r}); use engine='simpy' for the other modes")
-        self.instance = instance
-        self.truck_speed_latch = bool(truck_speed_latch)
-        self.empty_orders = empty_orders
-        self.mode = actors.name
-        self._actors = actors
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        self.plant = _FastPlant(instance, rng, self.truck_speed_latch)  # type: ignore[assignment]
-        if decisions is not None:
-            self.plant.decisions.extend(self._checked_prefix(decisions))
+    def _check_mode(self, mode: str) -> None:
+        if mode != "fast":
+            raise ValueError(f"engine='fast' implements mode 'fast' only (got mode={mode!r}); "
+                             "use engine='simpy' for the other modes")
+
+    def _new_plant(self, rng: np.random.Generator) -> _FastPlant:  # type: ignore[override]
+        return _FastPlant(self.instance, rng, self.truck_speed_latch)
+
+    def _run_until_decision(self) -> None:
         self.plant.advance()
 
     @property

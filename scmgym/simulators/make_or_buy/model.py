@@ -67,6 +67,17 @@ def triangular_columns(u: np.ndarray, dists: Sequence[tuple[float, float, float]
     return triangular(u, lo, mode, hi)
 
 
+def draw_truck(rng: np.random.Generator, latch: bool) -> tuple[float, float, float]:
+    """The run's first draws (§3.3, §4.4): the truck is created at Exp(1 s), then makes a
+    trip-time move of T0 days from a random point of the truck area to node1 that (latch on)
+    fixes its speed to D0 / T0. Returns (creation time, T0, speed in metres per day)."""
+    created = float(rng.exponential(TRUCK_CREATE_MEAN))
+    u = rng.random(3)
+    d0 = float(TRUCK_AREA.interior(u[0], u[1])) + TRUCK_AREA_EXIT
+    park = float(triangular(u[2], *TRUCK_PARK))
+    return created, park, d0 / park if latch else DEFAULT_SPEED
+
+
 class Plant:
     """The state of one run, shared by its actors, and the dispatcher (§3.4, §4.1).
 
@@ -117,13 +128,8 @@ class Plant:
         self.last_delivery = [math.nan] * n
         self.order_on_time = [True] * n
         self.on_time = self.late = self.bought = 0
-        # The truck (§3.3, §4.4): created at Exp(1 s), then a trip-time move of T0 days from a
-        # random point of the truck area to node1 that (latch on) fixes its speed to D0 / T0.
-        self.truck_created = float(rng.exponential(TRUCK_CREATE_MEAN))
-        u = rng.random(3)
-        d0 = float(TRUCK_AREA.interior(u[0], u[1])) + TRUCK_AREA_EXIT
-        self.truck_park = float(triangular(u[2], *TRUCK_PARK))
-        self.truck_speed = d0 / self.truck_park if truck_speed_latch else DEFAULT_SPEED
+        self.truck_created, self.truck_park, self.truck_speed = draw_truck(rng,
+                                                                           truck_speed_latch)
         # The order in process.
         self.active: int | None = None
         self.need = [0, 0, 0]

@@ -68,16 +68,30 @@ class MakeOrBuySimulation:
         if empty_orders not in ("next_tick", "reject"):
             raise ValueError(f"empty_orders={empty_orders!r}; allowed: 'next_tick', 'reject'")
         actors = resolve_mode(mode, literal)
+        self._check_mode(actors.name)
         self.instance = instance
         self.truck_speed_latch = bool(truck_speed_latch)
         self.empty_orders = empty_orders
         self.mode = actors.name
         self._actors = actors
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        self.plant = Plant(instance, rng, truck_speed_latch=self.truck_speed_latch,
-                           lines=actors.lines, truck=actors.truck, assembly=actors.assembly)
+        self.plant = self._new_plant(rng)
         if decisions is not None:
             self.plant.decisions.extend(self._checked_prefix(decisions))
+        self._run_until_decision()
+
+    # -- what an engine provides ---------------------------------------------------------
+
+    def _check_mode(self, mode: str) -> None:
+        """Raise if this engine cannot run ``mode`` (the SimPy engine runs every mode)."""
+
+    def _new_plant(self, rng: np.random.Generator) -> Plant:
+        actors = self._actors
+        return Plant(self.instance, rng, truck_speed_latch=self.truck_speed_latch,
+                     lines=actors.lines, truck=actors.truck, assembly=actors.assembly)
+
+    def _run_until_decision(self) -> None:
+        """Run the plant until it needs a decision it does not have (or the run is over)."""
         self.plant.start()
         self.env.run(until=self.plant.paused)
 
