@@ -1,0 +1,111 @@
+"""Optuna TPE cost per trial against the trial count, the old path and today's side by side.
+
+TPE refits its estimators on every previous trial, so a trial costs more the more trials came
+before it. One run per plant and path (hfs d1 with workers (2, 5, 2), make-or-buy list1, seed 0)
+stamps every simulation; a row is the cost of the ``repeats`` trials (50 by default) ending at
+each trial count of ``TRIAL_COUNTS``: ``median_ms`` is the median wall time of one of those
+trials, ``mean_ms`` and ``trials_per_s`` their mean, ``cpu_ms`` the process CPU time per trial
+(less sensitive to a shared machine). The old path (``study.optimize`` with 100 ``suggest_int``
+per trial and Optuna's own sampler, as ``optuna_tpe`` was before) is kept here as the reference;
+the two paths must give the same history, or the benchmark fails.
+
+Opt-in (minutes: the default counts, up to 1000 trials, take about 4 minutes on one core).
+``SCMGYM_BENCH_TPE_TRIALS=500,1000,2000,5000`` sets the counts; 5000 trials take about 20-25
+minutes per plant for the two paths (13-18 old, 6-8 new).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import optuna
+
+from scmgym.baselines.simple import optuna_tpe
+from scmgym.core import BudgetedEvaluator
+from scmgym.errors import BudgetExhausted
+from scmgym.experiments import Problem
+
+OPT_IN = True
+TRIAL_COUNTS = (100, 250, 500, 1000)
+PLANTS = {"hfs d1": ("hfs:d1", "2,5,2"), "make-or-buy list1": ("make-or-buy:list1",)}
+
+
+def old_optuna_tpe(ev: BudgetedEvaluator, seed: int) -> dict:
+    """``optuna_tpe`` as it was: ``study.optimize`` and a ``suggest_int`` per variable."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    problem = ev.problem
+    n = problem.size
+    study = optuna.create_study(direction="minimize" if problem.direction == "min" else "maximize",
+                                sampler=optuna.samplers.TPESampler(seed=seed))
+
+    def objective(trial: optuna.Trial) -> float:
+        if problem.kind == "binary":
+            x = [trial.suggest_int(f"x{k}", 0, 1) for k in range(n)]
+        else:
+            values = [trial.suggest_int(str(k), 0, n) for k in range(n)]
+            x = sorted(range(n), key=lambda k: -values[k])
+        return ev(x)
+
+    try:
+        study.optimize(objective, n_trials=ev.remaining, catch=())
+    except BudgetExhausted:
+        pass
+    return {"trials": len(study.trials)}
+
+
+class _Stamped(BudgetedEvaluator):
+    """An evaluator noting the wall and CPU clocks after each recorded simulation."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def record(self, *args, **kwargs) -> None:
+        super().record(*args, **kwargs)
+        self.wall.append(time.perf_counter())
+        self.cpu.append(time.process_time())
+
+
+def _counts() -> tuple[int, ...]:
+    text = os.environ.get("SCMGYM_BENCH_TPE_TRIALS")
+    return tuple(int(c) for c in text.split(",")) if text else TRIAL_COUNTS
+
+
+def _timed_run(fn, problem: Problem, budget: int, **hparams) -> _Stamped:
+    ev = _Stamped(problem, budget, seed=0)
+    ev.wall.append(time.perf_counter())
+    ev.cpu.append(time.process_time())
+    fn(ev, 0, **hparams)
+    return ev
+
+
+def run(repeats: int) -> list[dict]:
+    counts = _counts()
+    window = max(1, min(repeats, min(counts)))
+    rows = []
+    for plant, spec in PLANTS.items():
+        problem = Problem.parse(*spec)
+        runs = {"old": _timed_run(old_optuna_tpe, problem, max(counts)),
+                "new": _timed_run(optuna_tpe, problem, max(counts))}
+        if runs["old"].rows != runs["new"].rows:
+            raise AssertionError(f"tpe on {plant}: the new path's history differs from the old")
+        for count in counts:
+            per_path = {}
+            for path, ev in runs.items():  # stamps[k]: after trial k (stamps[0]: the start)
+                wall = [b - a for a, b in zip(ev.wall[count - window:count],
+                                              ev.wall[count - window + 1:count + 1], strict=True)]
+                cpu = ev.cpu[count] - ev.cpu[count - window]
+                per_path[path] = {"median_ms": 1000 * statistics.median(wall),
+                                  "mean_ms": 1000 * statistics.fmean(wall),
+                                  "trials_per_s": len(wall) / sum(wall),
+                                  "cpu_ms": 1000 * cpu / window}
+            for path in ("old", "new"):
+                rows.append({"benchmark": f"tpe {plant} {path} trials {count - window + 1}-{count}",
+                             "runs": window, "plant": plant, "path": path, "trials": count,
+                             **per_path[path],
+                             **({"speedup": per_path["old"]["mean_ms"]
+                                 / per_path["new"]["mean_ms"]} if path == "new" else {})})
+    return rows
