@@ -7,6 +7,17 @@ import pytest
 from scmgym.core import BudgetedEvaluator
 
 
+def pytest_configure(config) -> None:
+    """Compile every numba kernel once, before any test worker or subprocess starts: numba's
+    disk cache is not safe against processes writing the same file at once (a fresh checkout
+    would otherwise have the xdist workers and the CLI subprocesses of the tests compiling
+    together). xdist workers skip it: the controller has done it."""
+    if not hasattr(config, "workerinput"):
+        from scmgym.core.compiled import warm_up
+
+        warm_up()
+
+
 class _Interrupter:
     """Arms a Ctrl-C (KeyboardInterrupt) at the n-th recorded simulation of a run."""
 
