@@ -13,7 +13,7 @@ def pytest_configure(config) -> None:
     would otherwise have the xdist workers and the CLI subprocesses of the tests compiling
     together). xdist workers skip it: the controller has done it."""
     if not hasattr(config, "workerinput"):
-        from scmgym.core.compiled import warm_up
+        from scmgym.experiments.warmup import warm_up
 
         warm_up()
 

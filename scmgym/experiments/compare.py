@@ -206,7 +206,7 @@ def compare(problem: Problem, methods: Sequence[str] | str = "all", *, runs: int
         from tqdm.auto import tqdm
         bar = tqdm(total=len(args), desc="runs", unit="run")
     if jobs > 1 and len(args) > 1:
-        from scmgym.core.compiled import warm_up
+        from scmgym.experiments.warmup import warm_up
 
         warm_up()  # the workers then only read numba's disk cache (see warm_up)
         _run_parallel(args, jobs, bar)
