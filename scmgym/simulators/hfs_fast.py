@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from scmgym.core.compiled import signals_deferred
 from scmgym.errors import DataError, SimulationLimitError
 from scmgym.simulators.hfs import (
     HFSInstance,
@@ -293,11 +294,12 @@ def simulate_fast(
         cap = int(max_days)
     need, ready, n_days, due = _plan_arrays(instance)
     work = np.zeros(ready.shape, dtype=np.int64)
-    status, day, admission, finish, pickup, delivery, log = _run_days(
-        np.array(ranked, dtype=np.int64), need, ready, n_days, due,
-        np.array(w, dtype=np.int64), plant_options.stations, plant_options.trucks_per_day,
-        plant_options.pickup == "same_update", cap, work,
-    )
+    with signals_deferred():
+        status, day, admission, finish, pickup, delivery, log = _run_days(
+            np.array(ranked, dtype=np.int64), need, ready, n_days, due,
+            np.array(w, dtype=np.int64), plant_options.stations, plant_options.trucks_per_day,
+            plant_options.pickup == "same_update", cap, work,
+        )
     if status == _DAY_CAP:
         delivered = int(np.count_nonzero((pickup > 0) & (delivery <= day)))
         raise SimulationLimitError(
@@ -372,9 +374,10 @@ def makespans(
     pool = np.array(w, dtype=np.int64)
     out = np.empty(len(batch), dtype=np.int64)
     for k, order in enumerate(batch):
-        status, day, *_ = _run_days(order, need, ready, n_days, due, pool,
-                                    plant_options.stations, plant_options.trucks_per_day,
-                                    plant_options.pickup == "same_update", cap, work)
+        with signals_deferred():
+            status, day, *_ = _run_days(order, need, ready, n_days, due, pool,
+                                        plant_options.stations, plant_options.trucks_per_day,
+                                        plant_options.pickup == "same_update", cap, work)
         if status == _DAY_CAP:
             raise SimulationLimitError(f"no end after {day} days (max_days={cap}) for order "
                                        f"{k} of the batch")

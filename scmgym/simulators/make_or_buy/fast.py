@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from scmgym.core.compiled import signals_deferred
 from scmgym.errors import DataError
 from scmgym.simulators.make_or_buy.data import MakeOrBuyInstance, check_decisions, decision_value
 from scmgym.simulators.make_or_buy.model import draw_truck
@@ -384,9 +385,10 @@ class _FastPlant:
                 self.ticks = np.concatenate([self.ticks, more])
             m = k1 - k0
             start, completion, last = np.empty(m), np.empty(m), np.empty(m)
-            on_time, late, bought, self.now = _run(
-                0, self.now, a.counts[k0:k1], x, a.deadlines[k0:k1], u, self.ticks, self.state,
-                self.truck_speed, *_CONSTS, start, completion, last)
+            with signals_deferred():
+                on_time, late, bought, self.now = _run(
+                    0, self.now, a.counts[k0:k1], x, a.deadlines[k0:k1], u, self.ticks, self.state,
+                    self.truck_speed, *_CONSTS, start, completion, last)
             self.on_time += on_time
             self.late += late
             self.bought += bought
@@ -519,9 +521,10 @@ def revenues(
         made = x == 0
         u = rng.random(int(a.draws[made].sum()))
         ticks = _tick_gaps(tick_rng, int(a.counts[made].sum()) + int(made.sum()) + 1)
-        on_time, late, bought, _ = _run(0, 0.0, a.counts, x, a.deadlines, u, ticks,
-                                        _initial_state(truck), truck.speed, *_CONSTS,
-                                        start, completion, last)
+        with signals_deferred():
+            on_time, late, bought, _ = _run(0, 0.0, a.counts, x, a.deadlines, u, ticks,
+                                            _initial_state(truck), truck.speed, *_CONSTS,
+                                            start, completion, last)
         out[i] = (REVENUE_ON_TIME * on_time + REVENUE_LATE * late
                   - (REVENUE_ON_TIME - REVENUE_BOUGHT) * bought)
     return out
