@@ -8,7 +8,6 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from scmgym.core.compiled import jit
 from scmgym.envs._common import (
     INFO_OBJECTIVE,
     INFO_SOLUTION,
@@ -17,6 +16,7 @@ from scmgym.envs._common import (
     check_open_loop,
 )
 from scmgym.simulators import hfs
+from scmgym.simulators.compiled import jit
 
 #: ``max_makespan`` of the reward per bundled dataset (the study's published settings).
 MAX_MAKESPAN = {"d1": 500, "d2": 500, "d3": 500, "d4": 650, "d5": 2500}

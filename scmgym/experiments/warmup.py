@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scmgym.core.compiled import HAVE_NUMBA
+from scmgym.simulators.compiled import HAVE_NUMBA
 
 
 def warm_up() -> None:

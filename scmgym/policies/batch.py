@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from scmgym.core.compiled import jit
 from scmgym.policies import tree as T
+from scmgym.simulators.compiled import jit
 
 #: Operator codes of the flat form, by :data:`~scmgym.policies.tree.OPS`.
 _OP_CODES = {op: k for k, op in enumerate(T.OPS)}

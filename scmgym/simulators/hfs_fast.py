@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from scmgym.core.compiled import signals_deferred
 from scmgym.errors import DataError, SimulationLimitError
+from scmgym.simulators.compiled import signals_deferred
 from scmgym.simulators.hfs import (
     HFSInstance,
     HFSResult,

@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 from deap import base, tools
 
-from scmgym.core.compiled import jit
 from scmgym.errors import BudgetExhausted
 from scmgym.policies import DecisionTreePolicy
 from scmgym.policies import tree as T
 from scmgym.policies.batch import FlatTree, leaf_indices
+from scmgym.simulators.compiled import jit
 from scmgym.trainers.evolution import EvolutionaryTrainer, check_param
 
 #: Depth at which a phenotype is rejected as invalid (the original formatter's nesting limit).

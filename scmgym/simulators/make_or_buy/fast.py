@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from scmgym.core.compiled import signals_deferred
 from scmgym.errors import DataError
+from scmgym.simulators.compiled import signals_deferred
 from scmgym.simulators.make_or_buy.data import MakeOrBuyInstance, check_decisions, decision_value
 from scmgym.simulators.make_or_buy.model import draw_truck
 from scmgym.simulators.make_or_buy.spec import (
