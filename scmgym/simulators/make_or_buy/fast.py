@@ -43,7 +43,7 @@ from numba import njit
 
 from scmgym.errors import DataError
 from scmgym.simulators.compiled import signals_deferred
-from scmgym.simulators.make_or_buy.data import MakeOrBuyInstance, check_decisions, decision_value
+from scmgym.simulators.make_or_buy.data import MakeOrBuyInstance, check_decisions
 from scmgym.simulators.make_or_buy.model import draw_truck
 from scmgym.simulators.make_or_buy.spec import (
     ASSEMBLY_RATE,
@@ -427,22 +427,7 @@ class FastMakeOrBuySimulation(MakeOrBuySimulation):
     def now(self) -> float:
         return float(self.plant.now)
 
-    def decide(self, decision: int) -> None:
-        k = len(self.plant.decisions)
-        if self.done or k >= self.instance.n:
-            raise RuntimeError("all orders have been decided; the run is over")
-        value = decision_value(decision)
-        if value is None:
-            raise DataError("not a decision", source=f"decision for order id {k + 1}",
-                            value=decision, allowed="0 (make) or 1 (buy)")
-        self._check_empty(k, value)
-        self.plant.decisions.append(value)
-        self.plant.advance()
-
-    def decide_many(self, decisions) -> None:
-        k = len(self.plant.decisions)
-        values = self._checked_rest(k, decisions)
-        self.plant.decisions.extend(values)
+    def _resume(self) -> None:
         self.plant.advance()
 
 

@@ -188,6 +188,11 @@ class MakeOrBuySimulation:
                             value=decision, allowed="0 (make) or 1 (buy)")
         self._check_empty(k, value)
         plant.decisions.append(value)
+        self._resume()
+
+    def _resume(self) -> None:
+        """Run on after new decisions, until the plant needs another one (or the run ends)."""
+        plant = self.plant
         if plant.resume is not None:
             resume, plant.resume = plant.resume, None
             plant.paused = plant.env.event()
@@ -217,8 +222,8 @@ class MakeOrBuySimulation:
     def decide_many(self, decisions: Sequence[Any] | np.ndarray) -> None:
         """Decide every order left at once (as many :meth:`decide` calls, the same run); the
         run is then finished. The decisions are checked before any is dispatched."""
-        for value in self._checked_rest(len(self.plant.decisions), decisions):
-            self.decide(value)
+        self.plant.decisions.extend(self._checked_rest(len(self.plant.decisions), decisions))
+        self._resume()
 
     @property
     def revenue(self) -> int:
