@@ -12,7 +12,7 @@ class ScmgymError(Exception):
 class DataError(ScmgymError, ValueError):
     """Bad input data: a dataset file, a decision vector or a priority order.
 
-    The message names the source (file), the row, the column, the offending value and what is
+    The message names the source (file), the row (or the line of a text file), the column, the offending value and what is
     allowed, as far as each applies. The parts are also kept as attributes for programs.
     """
 
@@ -22,6 +22,7 @@ class DataError(ScmgymError, ValueError):
         *,
         source: str | None = None,
         row: int | None = None,
+        line: int | None = None,
         column: str | None = None,
         value: Any = None,
         allowed: str | None = None,
@@ -29,6 +30,7 @@ class DataError(ScmgymError, ValueError):
         self.problem = problem
         self.source = source
         self.row = row
+        self.line = line
         self.column = column
         self.value = value
         self.allowed = allowed
@@ -37,6 +39,8 @@ class DataError(ScmgymError, ValueError):
             where.append(str(source))
         if row is not None:
             where.append(f"row {row}")
+        if line is not None:
+            where.append(f"line {line}")
         if column is not None:
             where.append(f"column {column!r}")
         msg = (", ".join(where) + ": " if where else "") + problem

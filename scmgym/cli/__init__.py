@@ -21,7 +21,8 @@ EXIT_ERROR = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from scmgym.cli import compare, demo, hfs, make_or_buy, milp, show_tree, train
+    from scmgym.cli import (compare, demo, hfs, make_or_buy, milp, report, reproduce, show_tree,
+                            train)
 
     parser = argparse.ArgumentParser(
         prog="scmgym",
@@ -42,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train.add_parser(commands)
     compare.add_parser(commands)
+    reproduce.add_parser(commands)
+    report.add_parser(commands)
     milp.add_parser(commands)
     show_tree.add_parser(commands)
     demo.add_parser(commands)
@@ -72,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         if isinstance(exc, ScmgymError | ValueError | OSError):  # bad input: one line
             print(f"scmgym: error: {exc}", file=sys.stderr)
+            return getattr(exc, "exit_code", EXIT_ERROR)  # 2: an optional extra is missing
         else:  # not an error scmgym expected: still one line, the traceback on request
             print(f"scmgym: internal error: {type(exc).__name__}: {exc} (rerun with --debug "
                   "for the traceback)", file=sys.stderr)

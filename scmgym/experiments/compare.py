@@ -16,9 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import multiprocessing as mp
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ import numpy as np
 from scmgym.core import Problem, RunResult
 from scmgym.core.io import make_run_dir, run_dir_prefix
 from scmgym.errors import DataError
+from scmgym.experiments.backends import LocalBackend
 from scmgym.experiments.methods import METHODS, check_method, evaluate_run, run_method
 
 log = logging.getLogger(__name__)
@@ -69,76 +68,83 @@ def _hparams(method: str, milp_time_limit: float) -> dict[str, Any]:
 
 
 def run_one(method: str, problem: Problem, budget: int, seed: int, out: Path,
-            milp_time_limit: float = 300.0, reeval_seeds: int = 100) -> Path:
+            hparams: dict[str, Any] | None = None, reeval_seeds: int = 100) -> Path:
     """Run one method with one seed through :func:`run_method`; return its run directory.
 
     An unfinished run of the same settings left by an interrupted comparison is taken up:
     resumed from its checkpoint (ELDT, GP), or redone in the same directory (any other method,
     its partial history replaced), so no stale directory is left beside a new one."""
-    hparams = _hparams(method, milp_time_limit)
+    hparams = dict(hparams or {})
     run_dir = find_run(out, problem, method, seed, budget, hparams, finished=False)
     resume = (run_dir is not None and METHODS[method].resumable
               and (run_dir / "checkpoint.pkl").is_file())
-    if run_dir is None:
-        run_dir = make_run_dir(out, problem.name, method, seed)
+    if run_dir is None:  # an empty directory is one killed before its config.json: reused
+        empty = [p for p in Path(out).glob(run_dir_prefix(problem.name, method, seed) + "*")
+                 if p.is_dir() and not any(p.iterdir())]
+        run_dir = min(empty) if empty else make_run_dir(out, problem.name, method, seed)
     run_method(method, problem, budget, seed, run_dir, eval_episodes=reeval_seeds,
                resume=resume, **hparams)
     return run_dir
 
 
-def _worker_init() -> None:
-    """In each worker process: die with the comparison. On Linux the kernel sends SIGTERM to
-    the worker when its parent ends, even by SIGKILL, so no worker outlives a killed run."""
-    import ctypes
-    import signal
-    import sys
+def run_task(shared: dict[str, Any], task: tuple[str, str, int]) -> dict[str, Any]:
+    """One run of a comparison or a suite, as a backend task (see
+    :mod:`scmgym.experiments.backends`).
 
-    global _IN_POOL
-    _IN_POOL = True
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    ``task`` is ``(problem id, method, seed)``; ``shared`` holds ``problems`` (id ->
+    :class:`Problem`, instance and engine included), ``hparams`` (method -> dict), ``budget``,
+    ``reeval_seeds``, ``out`` (the folder of run directories) and ``token``. The run writes
+    its run directory in ``out`` when this process sees that folder (the file ``.token`` there
+    holds ``token``); elsewhere (a node of a cluster without the shared disk) it runs in a
+    scratch folder and returns its files, which the caller writes. Returns ``run_dir`` (the
+    directory's name), ``cpu_seconds`` (this process's CPU time for the run) and ``files``
+    (None, or name -> bytes).
+    """
+    import tempfile
+    import time
+
+    pid, method, seed = task
+    problem = shared["problems"][pid]
+    out = Path(shared["out"])
+    args = (method, problem, shared["budget"], seed)
+    kwargs = {"hparams": shared["hparams"].get(method, {}),
+              "reeval_seeds": shared["reeval_seeds"]}
+    cpu = time.process_time()
+    if _sees(out, shared.get("token")):
+        run_dir = run_one(*args, out, **kwargs)
+        return {"run_dir": run_dir.name, "cpu_seconds": time.process_time() - cpu,
+                "files": None}
+    with tempfile.TemporaryDirectory(prefix="scmgym-run-") as scratch:
+        run_dir = run_one(*args, Path(scratch), **kwargs)
+        files = {p.name: p.read_bytes() for p in sorted(run_dir.iterdir()) if p.is_file()}
+    return {"run_dir": run_dir.name, "cpu_seconds": time.process_time() - cpu, "files": files}
 
 
-#: Whether this process is a worker of a parallel comparison (set by :func:`_worker_init`).
-_IN_POOL = False
-
-
-def _worker(args: tuple) -> str:
-    import os
-
-    from scmgym.core.io import terminate_as_interrupt
-
-    method, problem, engine, budget, seed, out, milp_time_limit, reeval_seeds = args
+def _sees(out: Path, token: str | None) -> bool:
+    if token is None:
+        return True
     try:
-        with terminate_as_interrupt():  # a SIGTERM ends the run cleanly (checkpoint kept)
-            return str(run_one(method, Problem.from_dict(problem).with_engine(engine), budget,
-                               seed, Path(out), milp_time_limit, reeval_seeds))
-    except KeyboardInterrupt:
-        if _IN_POOL:  # the comparison is stopping (or gone): the worker ends with it, now
-            os._exit(130)
-        raise
+        return (out / ".token").read_text() == token
+    except OSError:
+        return False
 
 
-def _run_parallel(args: list[tuple], jobs: int, bar) -> None:
-    """The runs in ``jobs`` worker processes. On Ctrl-C or SIGTERM, the queued runs are
-    cancelled and the running ones are stopped (each keeps its checkpoint), then the
-    interrupt goes on to the caller."""
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
-                               initializer=_worker_init)
-    try:
-        for fut in as_completed([pool.submit(_worker, a) for a in args]):
-            fut.result()
-            if bar is not None:
-                bar.update()
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        for child in mp.active_children():  # the pool's workers
-            child.terminate()
-        for child in mp.active_children():
-            child.join(timeout=30)
-        raise
-    pool.shutdown(wait=True)
+def write_returned_files(out: Path, answer: dict[str, Any]) -> Path:
+    """The run directory of a task's answer, written here when the task ran elsewhere (its
+    files are put in place in a new folder, then renamed, so a kill leaves no half run)."""
+    run_dir = Path(out) / answer["run_dir"]
+    if answer.get("files") is None:
+        return run_dir
+    partial = run_dir.with_name(run_dir.name + ".partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    for name, data in answer["files"].items():
+        (partial / name).write_bytes(data)
+    if run_dir.exists():  # an unfinished copy of the same run: the finished one replaces it
+        import shutil
+
+        shutil.rmtree(run_dir)
+    partial.rename(run_dir)
+    return run_dir
 
 
 def _load_evaluated(run_dir: Path, problem: Problem, reeval_seeds: int) -> RunResult:
@@ -198,23 +204,17 @@ def compare(problem: Problem, methods: Sequence[str] | str = "all", *, runs: int
     skipped = sum(len(v) for v in seeds_of.values()) - len(todo)
     if skipped:
         log.info("resuming: %d finished run(s) skipped", skipped)
-    args = [(m, problem.to_dict(), problem.engine, budget, s, str(out), milp_time_limit,
-             reeval_seeds)
-            for m, s in todo]
+    shared = {"problems": {problem.name: problem}, "budget": budget, "out": str(out),
+              "hparams": {m: _hparams(m, milp_time_limit) for m in names},
+              "reeval_seeds": reeval_seeds, "token": None}
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=len(args), desc="runs", unit="run")
-    if jobs > 1 and len(args) > 1:
-        from scmgym.experiments.warmup import warm_up
-
-        warm_up()  # the workers then only read numba's disk cache (see warm_up)
-        _run_parallel(args, jobs, bar)
-    else:
-        for a in args:
-            _worker(a)
-            if bar is not None:
-                bar.update()
+        bar = tqdm(total=len(todo), desc="runs", unit="run")
+    tasks = [(problem.name, m, s) for m, s in todo]
+    for _ in LocalBackend(jobs).run(run_task, tasks, shared):
+        if bar is not None:
+            bar.update()
     if bar is not None:
         bar.close()
     results = {m: [_load_evaluated(finished(m, s), problem, reeval_seeds) for s in seeds_of[m]]

@@ -135,7 +135,7 @@ def _schedule_method(name: str, summary: str, target: str, **options: Any) -> No
 
 _schedule_method("random", "uniformly random solutions", "scmgym.baselines.simple:random_search")
 _schedule_method("edd", "earliest due date first (one simulation)",
-                 "scmgym.baselines.simple:edd_greedy", plants=("hfs",))
+                 "scmgym.baselines.simple:edd_greedy", plants=("hfs",), deterministic=True)
 _schedule_method("tpe", "Optuna's TPE sampler", "scmgym.baselines.simple:optuna_tpe")
 _schedule_method("ga", "genetic algorithm (DEAP operators)",
                  "scmgym.baselines.ga:genetic_algorithm")

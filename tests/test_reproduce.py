@@ -1,0 +1,198 @@
+"""Suites and ``scmgym reproduce``: checked files, one resumable command, identical results
+whatever the process count, nothing run or recorded twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from scmgym.cli import main
+from scmgym.experiments.backends import check_address
+from scmgym.experiments.crews import rule_crew
+from scmgym.experiments.records import read_records
+from scmgym.experiments.suite import load_suite
+from scmgym.errors import DataError
+
+TINY = """\
+name = "tiny"
+version = 1
+budget = 30
+runs = 2
+reeval_seeds = 3
+
+[[problems]]
+id = "hfs:d1"
+workers = [2, 5, 2]
+
+[[problems]]
+id = "make-or-buy:list1"
+
+[methods.random]
+[methods.edd]
+[methods.gp]
+"""
+
+
+def write_suite(folder: Path, text: str = TINY) -> Path:
+    path = folder / "suite.toml"
+    path.write_text(text)
+    return path
+
+
+def reproduce(*argv: str) -> int:
+    return main(["reproduce", *argv])
+
+
+def test_bundled_suites_load_and_the_paper_suite_is_the_study_protocol():
+    paper = load_suite("paper")
+    assert [p.id for p in paper.problems] == ["hfs:d1", "hfs:d2", "hfs:d3", "hfs:d4", "hfs:d5",
+                                             "make-or-buy:list1", "make-or-buy:list2",
+                                             "make-or-buy:list3"]
+    assert (paper.budget, paper.runs) == (5000, 10)
+    assert "edd" in paper.problems[0].methods and "edd" not in paper.problems[5].methods
+    assert all(p.crew == "rule" for p in paper.problems[:5])
+    assert load_suite("smoke").budget < 100
+
+
+def test_the_crew_rule_gives_the_documented_crews():
+    """docs/experiments.md and scmgym/experiments/crews.py list these values."""
+    expected = {"d1": ((2, 5, 2), 472), "d2": ((1, 5, 1), 487), "d3": ((2, 5, 2), 472),
+                "d4": ((1, 4, 1), 610), "d5": ((1, 3, 1), 2426)}
+    for dataset, (workers, makespan) in expected.items():
+        choice = rule_crew(dataset)
+        assert (choice.workers, choice.edd_makespan) == (workers, makespan), dataset
+        assert choice.edd_makespan <= choice.max_makespan
+    assert rule_crew("d1", 600).workers != (2, 5, 2)  # a looser limit: a smaller crew
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("[methods.gp]", "[methods.gpx]", ["line 16", "methods.gpx", "unknown method", "eldt"]),
+    ("[methods.gp]", "[methods.gp]\nbogus = 1",
+     ["line 17", "methods.gp.bogus", "no hyperparameter bogus"]),
+    ("budget = 30", "budget = 0", ["line 3", "'budget'", "positive number"]),
+    ("budget = 30", "budgets = 30", ["line 3", "'budgets'", "unknown key"]),
+    ('id = "hfs:d1"', 'id = "hfs:d9"', ["line 8", "problems[0].id", "d9"]),
+    ("workers = [2, 5, 2]", "workers = [2, 5]", ["line 9", "problems[0].workers"]),
+    ('id = "make-or-buy:list1"', 'id = "make-or-buy:list1"\nworkers = [1, 2, 3]',
+     ["line 13", "problems[1].workers", "no crew"]),
+    ("runs = 2", "runs = 2\nruns = 3", ["not valid TOML", "line 5"]),
+])
+def test_a_bad_suite_names_file_line_key_and_what_is_allowed(tmp_path, old, new, expected):
+    path = write_suite(tmp_path, TINY.replace(old, new, 1))
+    with pytest.raises(DataError) as info:
+        load_suite(path)
+    message = str(info.value)
+    assert str(path) in message
+    for part in expected:
+        assert part in message, (part, message)
+
+
+def test_a_bad_suite_fails_before_anything_runs(tmp_path, capsys):
+    path = write_suite(tmp_path, TINY.replace("[methods.gp]", "[methods.gp]\nnope = 1"))
+    assert reproduce("--suite", str(path), "--out", str(tmp_path / "out")) == 1
+    assert "no hyperparameter nope" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_reproduce_end_to_end_resumes_and_records_each_run_once(tmp_path, capsys):
+    suite, out = write_suite(tmp_path), tmp_path / "out"
+    assert reproduce("--suite", str(suite), "--out", str(out)) == 0
+    captured = capsys.readouterr()
+    # hfs: random 2 + edd 1 (deterministic) + gp 2; make-or-buy: random 2 + gp 2
+    assert "tiny: 9 run(s): 9 run now" in captured.out
+    assert captured.err.count("[") >= 9 and "[9/9]" in captured.err
+    records = read_records(out)
+    assert len(records) == 9 and len({r["key"] for r in records}) == 9
+    assert len(list((out / "runs").glob("*__*"))) == 9
+    for name in ("report.md", "report.html", "results.csv", "timing.csv", "ranks.csv"):
+        assert (out / "report" / name).is_file(), name
+    edd = next(r for r in records if r["method"] == "edd")
+    assert edd["value"] == 472.0 and edd["deterministic"]
+    mob = [r for r in records if r["plant"] == "make-or-buy"]
+    assert all(r["value"] == r["evaluation_mean"] for r in mob)
+
+    # a second call runs nothing
+    assert reproduce("--suite", str(suite), "--out", str(out)) == 0
+    assert "0 run now, 9 already recorded" in capsys.readouterr().out
+
+    # killed between a run's end and its record: the run is recorded, not rerun
+    lines = (out / "records.jsonl").read_text().splitlines()
+    (out / "records.jsonl").write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:25])
+    assert len(read_records(out)) == 8  # the torn last line is ignored
+    assert reproduce("--suite", str(suite), "--out", str(out)) == 0
+    assert "0 run now, 8 already recorded, 1 found finished and recorded" in \
+        capsys.readouterr().out
+    assert len(read_records(out)) == 9 and len(list((out / "runs").glob("*__*"))) == 9
+
+    # more seeds extend the suite; another budget is another suite
+    assert reproduce("--suite", str(suite), "--runs", "3", "--methods", "random",
+                     "--problems", "hfs:d1", "--out", str(out)) == 0
+    assert "1 run now" in capsys.readouterr().out and len(read_records(out)) == 10
+    assert reproduce("--suite", str(suite), "--budget", "40", "--out", str(out)) == 1
+    assert "another budget" in capsys.readouterr().err
+
+    # the report is rebuilt from the records alone
+    results = (out / "report" / "results.csv").read_bytes()
+    (out / "report" / "results.csv").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "report" / "results.csv").read_bytes() == results
+
+
+def test_the_process_count_never_changes_a_number(tmp_path):
+    suite = write_suite(tmp_path)
+    tables = []
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs{jobs}"
+        assert reproduce("--suite", str(suite), "--jobs", str(jobs), "--out", str(out)) == 0
+        tables.append(((out / "report" / "results.csv").read_bytes(),
+                       (out / "report" / "ranks.csv").read_bytes()))
+    assert tables[0] == tables[1]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kills a process group")
+def test_kill_9_of_the_whole_tree_then_resume_runs_only_what_is_missing(tmp_path):
+    suite = write_suite(tmp_path, TINY.replace("budget = 30", "budget = 400")
+                        .replace("runs = 2", "runs = 3"))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "scmgym.cli", "reproduce", "--suite", str(suite), "--jobs", "2",
+           "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(read_records(out)) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = len(read_records(out))
+    assert 3 <= before < 13
+    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    records = read_records(out)
+    raw = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()
+           if line.strip().endswith("}")]
+    assert len(records) == 13 and len({r["key"] for r in raw}) == len(raw)  # no duplicate
+    run_dirs = [p for p in (out / "runs").iterdir() if p.is_dir()]
+    assert len(run_dirs) == 13 and all((p / "result.json").is_file() for p in run_dirs)
+
+
+def test_ray_backend_without_ray_says_how_to_install_it_and_exits_2(tmp_path, capsys,
+                                                                    monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    assert reproduce("--suite", str(write_suite(tmp_path)), "--backend", "ray",
+                     "--out", str(tmp_path / "out")) == 2
+    assert "pip install 'scmgym[ray]'" in capsys.readouterr().err
+
+
+def test_an_unreachable_ray_address_fails_within_seconds():
+    start = time.monotonic()
+    with pytest.raises(DataError, match="no Ray head answers at 127.0.0.1:1"):
+        check_address("127.0.0.1:1", timeout=2.0)
+    assert time.monotonic() - start < 5
+    with pytest.raises(DataError, match="HOST:PORT"):
+        check_address("nowhere")
