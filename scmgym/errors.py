@@ -12,8 +12,9 @@ class ScmgymError(Exception):
 class DataError(ScmgymError, ValueError):
     """Bad input data: a dataset file, a decision vector or a priority order.
 
-    The message names the source (file), the row (or the line of a text file), the column, the offending value and what is
-    allowed, as far as each applies. The parts are also kept as attributes for programs.
+    The message names the source (file), the row (or the line of a text file), the column,
+    the offending value and what is allowed, as far as each applies. The parts are also kept
+    as attributes for programs.
     """
 
     def __init__(

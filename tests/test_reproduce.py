@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from scmgym.cli import main
+from scmgym.errors import DataError
 from scmgym.experiments.backends import check_address
 from scmgym.experiments.crews import rule_crew
 from scmgym.experiments.records import read_records
 from scmgym.experiments.suite import load_suite
-from scmgym.errors import DataError
 
 TINY = """\
 name = "tiny"

@@ -21,8 +21,17 @@ EXIT_ERROR = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from scmgym.cli import (compare, demo, hfs, make_or_buy, milp, report, reproduce, show_tree,
-                            train)
+    from scmgym.cli import (
+        compare,
+        demo,
+        hfs,
+        make_or_buy,
+        milp,
+        report,
+        reproduce,
+        show_tree,
+        train,
+    )
 
     parser = argparse.ArgumentParser(
         prog="scmgym",

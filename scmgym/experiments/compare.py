@@ -336,59 +336,22 @@ def markdown_table(problem: Problem, rows: list[dict[str, Any]], budget: int, ru
 
 
 def write_plots(out: Path, problem: Problem, results: dict[str, list[RunResult]]) -> dict:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """``convergence.png``, ``final_boxplot.png`` and, for a schedule plant, ``gantt_best.png``
+    (the figures of :mod:`scmgym.experiments.figures`, as a suite's report draws them)."""
+    from scmgym.experiments import figures
 
     files: dict[str, Path] = {}
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    # Every curve runs to the longest history; a method that stopped early (EDD: one
-    # simulation) stays flat at its final best.
-    length = max((len(r.history) for rs in results.values() for r in rs), default=0)
-    grid = np.arange(1, length + 1)
-    for k, (method, rs) in enumerate(results.items()):
-        curves = []
-        for r in rs:
-            best = np.array([row[2] for row in r.history], dtype=float)
-            if best.size == 0:
-                continue
-            curves.append(np.concatenate([best, np.full(length - best.size, best[-1])]))
-        if not curves:
-            continue
-        curves_arr = np.array(curves)
-        med = np.median(curves_arr, axis=0)
-        lo, hi = np.percentile(curves_arr, [25, 75], axis=0)
-        ax.plot(grid, med, label=method, color=f"C{k}",
-                linestyle="--" if max(len(r.history) for r in rs) == 1 else "-")
-        ax.fill_between(grid, lo, hi, color=f"C{k}", alpha=0.2)
-    ax.set_xlabel("simulations")
-    ax.set_ylabel(f"best {problem.objective} so far")
-    ax.set_xscale("log")
-    ax.set_title(f"{problem.label}: median and IQR across seeds")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    files["convergence"] = out / "convergence.png"
-    fig.savefig(files["convergence"], dpi=110)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    labels, data = [], []
-    for method, rs in results.items():
-        vals = [(None if r.evaluation is None else r.evaluation["mean"]) if problem.stochastic
-                else r.best_value for r in rs]
-        vals = [v for v in vals if v is not None]
-        if vals:
-            labels.append(method)
-            data.append(vals)
-    if data:
-        ax.boxplot(data, tick_labels=labels)
-    ax.set_ylabel(f"{problem.objective}" + (" (re-evaluated mean)" if problem.stochastic else ""))
-    ax.set_title(f"{problem.label}: final objective per run")
-    fig.tight_layout()
-    files["boxplot"] = out / "final_boxplot.png"
-    fig.savefig(files["boxplot"], dpi=110)
-    plt.close(fig)
+    drawn = figures.convergence_plot(out / "convergence.png", problem.label, problem.objective,
+                                     {m: [r.history for r in rs] for m, rs in results.items()})
+    if drawn is not None:
+        files["convergence"] = drawn
+    values = {m: [v for v in ((None if r.evaluation is None else r.evaluation["mean"])
+                              if problem.stochastic else r.best_value for r in rs)
+                  if v is not None] for m, rs in results.items()}
+    ylabel = f"{problem.objective}" + (" (re-evaluated mean)" if problem.stochastic else "")
+    drawn = figures.box_plot(out / "final_boxplot.png", problem.label, ylabel, values)
+    if drawn is not None:
+        files["boxplot"] = drawn
 
     plot = problem.spec.schedule_plot
     if plot is not None and not problem.stochastic:

@@ -54,7 +54,7 @@ def _crews_of_size(size: int):
             yield (m, e, r)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def rule_crew(dataset: str, max_makespan: int | None = None) -> CrewChoice:
     """The rule's crew for an HFS dataset (a bundled name or a path).
 
