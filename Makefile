@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench lint clean
+.PHONY: demo test test-fast test-ray bench lint clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ test: $(STAMP)
 # iterations; `make test` runs them all.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+# The Ray backend's tests (an optional extra: installed here into the venv; skipped, and said so,
+# by `make test` where Ray is not installed).
+test-ray: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,ray]'
+	$(BIN)/python -m pytest -q -n 0 -rs tests/test_ray.py tests/test_reproduce.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
