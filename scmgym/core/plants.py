@@ -81,6 +81,13 @@ def _hfs_gantt(problem, solution: Sequence[int], path, title: str):
     return hfs_gantt(res, path, title=f"{title}, makespan {res.makespan}")
 
 
+def _hfs_generate(params: dict[str, Any], seed: int):
+    from scmgym.simulators.hfs_generator import generate_hfs_instance
+
+    p = dict(params)
+    return generate_hfs_instance(p.pop("n", 100), seed, **p)
+
+
 HFS = register_plant(PlantSpec(
     name="hfs",
     title="Adige hybrid flow shop",
@@ -104,6 +111,8 @@ HFS = register_plant(PlantSpec(
     # The study's RL variant (hfs spec §7.2): numeric priorities, orders in CSV order.
     rl_env_kwargs={"action": "priority", "shuffle": False},
     schedule_plot=_hfs_gantt,
+    generate=_hfs_generate,
+    generator_params={"n": 100, "profile": "short", "types": "all", "due_scale": 1.0},
 ))
 
 # -- ABCD make-or-buy plant ------------------------------------------------------------------
@@ -146,6 +155,13 @@ def _no_check(instance: Any, problem: Any) -> None:
     """Every make-or-buy instance can be simulated."""
 
 
+def _mob_generate(params: dict[str, Any], seed: int):
+    from scmgym.simulators import make_or_buy as mob
+
+    p = dict(params)
+    return mob.generate_make_or_buy_instance(p.pop("n", 100), seed, **p)
+
+
 MAKE_OR_BUY = register_plant(PlantSpec(
     name="make-or-buy",
     title="ABCD make-or-buy plant",
@@ -163,4 +179,7 @@ MAKE_OR_BUY = register_plant(PlantSpec(
     label=lambda p: p.name,
     tree_schema=_mob_tree_schema,
     observations=_mob_observations,
+    generate=_mob_generate,
+    generator_params={"n": 100, "max_count": 20, "deadline_scale": "n/100",
+                      "allow_empty": False},
 ))

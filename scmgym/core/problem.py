@@ -33,7 +33,9 @@ class Problem:
 
     Args:
         plant: a registered plant name (``"hfs"`` or ``"make-or-buy"``).
-        dataset: a bundled name or a path.
+        dataset: a bundled name or a path; or, for policy-learning methods, a distribution of
+            instances: a comma-separated list or a split of the plant's generator
+            (``"list1,list2"``, ``"generated:train"``; :mod:`scmgym.core.instances`).
         workers: HFS worker pools (M, E, R); None is the plant's default (2, 5, 2). Giving it
             for a plant without this setting is an error.
         engine: the simulator engine of every evaluation and env, ``"fast"`` (compiled,
@@ -63,9 +65,14 @@ class Problem:
         elif self.workers is not None:
             raise DataError(f"the {spec.title} has no worker pools", column="workers",
                             value=self.workers, allowed="no workers setting for this plant")
-        inst = spec.load(self.dataset)
-        spec.check(inst, self)
-        object.__setattr__(self, "_instance", inst)
+        from scmgym.core.instances import parse_source
+
+        source = parse_source(self.plant, self.dataset)
+        object.__setattr__(self, "dataset", source.text)
+        inst = source.get(0)
+        spec.check(inst, self)  # the others are checked by the env when first drawn
+        object.__setattr__(self, "_source", source)
+        object.__setattr__(self, "_instance", inst if source.single else None)
 
     @classmethod
     def parse(cls, text: str, workers: Sequence[int] | str | None = None, *,
@@ -86,7 +93,22 @@ class Problem:
         return get_plant(self.plant)
 
     @property
+    def source(self):
+        """Where the instances come from (:class:`~scmgym.core.instances.InstanceSource`)."""
+        return self._source  # type: ignore[attr-defined]
+
+    @property
+    def single(self) -> bool:
+        """One instance (every method applies), not a distribution (policy methods only)."""
+        return self.source.single
+
+    @property
     def instance(self):
+        """The problem's one instance; a distribution has none (a :class:`DataError`)."""
+        if self._instance is None:  # type: ignore[attr-defined]
+            raise DataError("this needs one instance, but the problem is a distribution of "
+                            "instances", value=self.name,
+                            allowed="a single dataset (a bundled name or a path)")
         return self._instance  # type: ignore[attr-defined]
 
     @property
@@ -133,7 +155,7 @@ class Problem:
     def lower_bound(self) -> int | None:
         """The plant's analytic lower bound, or None where it has none."""
         fn = self.spec.lower_bound
-        return None if fn is None else fn(self)
+        return None if fn is None or not self.single else fn(self)
 
     # -- running it ------------------------------------------------------------------------------
     def evaluate(self, solution: Sequence[int], *, seed: int = 0) -> float:

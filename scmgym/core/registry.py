@@ -74,6 +74,10 @@ class PlantSpec:
         schedule_plot: ``schedule_plot(problem, solution, path, title) -> path`` draws one
             solution's schedule, or None.
         default_budget: simulations per run of the study's protocol.
+        generate: ``generate(params, seed) -> instance``: a random instance from the plant's
+            generator (``params`` holds :attr:`generator_params` keys and ``name``), or None.
+        generator_params: the generator's parameters with their defaults (for help and
+            errors; see :mod:`scmgym.core.instances`).
     """
 
     name: str
@@ -97,6 +101,8 @@ class PlantSpec:
     schedule_plot: Callable[[Any, Sequence[int], Any, str], Any] | None = None
     default_budget: int = 5000
     simulate_many: Callable[[Any, Sequence[Sequence[int]], Sequence[int]], Any] | None = None
+    generate: Callable[[dict[str, Any], int], Any] | None = None
+    generator_params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def default_dataset(self) -> str:

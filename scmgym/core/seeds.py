@@ -16,7 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 #: The purposes a seed can serve, with their spawn-key codes (never renumber one).
-STREAMS: dict[str, int] = {"search": 0, "reevaluation": 1, "test": 2, "validation": 3}
+STREAMS: dict[str, int] = {"search": 0, "reevaluation": 1, "test": 2, "validation": 3,
+                           # generated instances of the splits (scmgym.core.instances)
+                           "instances-train": 4, "instances-validation": 5,
+                           "instances-test": 6}
 
 
 def stream_seed(purpose: str, index: int, root: int = 0) -> int:

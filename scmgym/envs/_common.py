@@ -21,9 +21,20 @@ observation, final reward and final ``objective`` / ``solution`` as stepping, an
 step's reward is 0.0). Tree trainers use them to decide a whole episode in one compiled pass
 (:mod:`scmgym.policies.batch`); the final info of ``finish_open_loop`` holds only the two keys
 above and the plant objective's own key.
+
+**Instance distributions.** Both envs take, as ``dataset``, one instance (a name, a path or an
+instance object), a list of them, or any dataset text of :mod:`scmgym.core.instances`
+(``"list1,list2"``, ``"generated:train"``). ``reset()`` then draws the episode's instance from
+the env's RNG (no draw when there is only one, so single-instance episodes are as before), or
+takes ``reset(options={"instance": k})``; every ``info`` names it (``instance``,
+``instance_index``). The observation space is fixed for the env's life: its bounds hold over
+every instance of a bounded source and over a fixed sample of an unbounded stream
+(:func:`~scmgym.core.instances.InstanceSource.sample`), and values beyond them are clipped.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from gymnasium.error import InvalidAction, ResetNeeded
 
@@ -58,3 +69,34 @@ def check_open_loop(env, step: int, done: bool, actions, n_actions: int):
         raise ActionError(f"{name}: finish_open_loop() needs {n} actions in 0..{n_actions - 1}"
                           f" (got shape {a.shape}, dtype {a.dtype})")
     return a.astype(np.int64)
+
+
+#: The info keys that name an episode's instance.
+INFO_INSTANCE = "instance"
+INFO_INSTANCE_INDEX = "instance_index"
+
+
+def instance_source(plant: str, dataset: Any, instance_type: type):
+    """The :class:`~scmgym.core.instances.InstanceSource` of an env's ``dataset`` argument:
+    dataset text, one instance object, or a list of names / paths / instance objects."""
+    from scmgym.core.instances import InstanceSource, parse_source
+
+    if isinstance(dataset, InstanceSource):
+        return dataset
+    items = [dataset] if isinstance(dataset, instance_type) else dataset
+    if isinstance(items, (list, tuple)) and any(isinstance(x, instance_type) for x in items):
+        names = [x.name if isinstance(x, instance_type) else str(x) for x in items]
+        src = InstanceSource(plant, ",".join(names), tuple(names))
+        for k, x in enumerate(items):
+            if isinstance(x, instance_type):
+                src.pinned[k] = x
+        return src
+    return parse_source(plant, items if isinstance(items, (list, tuple)) else str(items))
+
+
+def pick_instance(source, rng, options: dict[str, Any] | None) -> int:
+    """The index of a reset's instance: ``options["instance"]`` if given, else a draw from
+    ``rng`` (none for a single instance)."""
+    if options and options.get("instance") is not None:
+        return int(options["instance"])
+    return source.draw(rng)

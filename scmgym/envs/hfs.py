@@ -9,11 +9,15 @@ import numpy as np
 from gymnasium import spaces
 
 from scmgym.envs._common import (
+    INFO_INSTANCE,
+    INFO_INSTANCE_INDEX,
     INFO_OBJECTIVE,
     INFO_SOLUTION,
     ActionError,
     EpisodeStateError,
     check_open_loop,
+    instance_source,
+    pick_instance,
 )
 from scmgym.simulators import hfs
 from scmgym.simulators.compiled import jit
@@ -65,10 +69,10 @@ class HybridFlowShopEnv(gym.Env):
     | index | name | unit | low | high |
     |---|---|---|---|---|
     | 0 | machine-type code (12-type map) | category | 0 | 11 |
-    | 1 | basement arrival | day | 0 | max over the dataset |
-    | 2 | electrical-panel arrival | day | 0 | max over the dataset |
-    | 3 | due date | day | 0 | max over the dataset |
-    | 4 | orders remaining, this one included | orders | 0 | n |
+    | 1 | basement arrival | day | 0 | max over the dataset(s) |
+    | 2 | electrical-panel arrival | day | 0 | max over the dataset(s) |
+    | 3 | due date | day | 0 | max over the dataset(s) |
+    | 4 | orders remaining, this one included | orders | 0 | n (the largest) |
 
     Type codes: lt7 0, lt7_p 1, lt7_ins 2, lt7_p_ins 3, lt8 4, lt8_p 5, lt8_ula 6, lt8_p_ula 7,
     lt8_12 8, lt8_p_12 9, lt8_12_ula 10, lt8_p_12_ula 11. The terminal observation is all zeros.
@@ -95,7 +99,8 @@ class HybridFlowShopEnv(gym.Env):
     delivery days), plus the keys shared by every scmgym env (:mod:`scmgym.envs._common`):
     ``objective`` (the makespan, equal to ``info["makespan"]``) and ``solution`` (the priority
     order simulated as a list of ints, equal to ``info["order"]``). Before that,
-    ``info["order_id"]`` names the order the observation describes.
+    ``info["order_id"]`` names the order the observation describes. Every ``info`` names the
+    episode's dataset: ``instance`` and ``instance_index``.
 
     ``step()`` before ``reset()`` or after the episode ended raises
     :class:`~scmgym.envs._common.EpisodeStateError` (a ``gymnasium.error.ResetNeeded`` and a
@@ -107,7 +112,8 @@ class HybridFlowShopEnv(gym.Env):
 
     | kwarg | default | meaning |
     |---|---|---|
-    | ``dataset`` | ``"d1"`` | bundled name ``d1``..``d5`` or a CSV/Excel path |
+    | ``dataset`` | ``"d1"`` | bundled name ``d1``..``d5``, a CSV/Excel path, an instance, a |
+    |  |  | list of them, or a distribution (``"d1,d2"``, ``"generated:train"``; below) |
     | ``workers`` | ``(2, 5, 2)`` | worker pools M, E, R (the study does not state its values) |
     | ``action`` | ``"level"`` | ``"level"`` or ``"priority"`` |
     | ``priority_levels`` | ``5`` | L for ``action="level"``; the study does not state its value |
@@ -117,6 +123,15 @@ class HybridFlowShopEnv(gym.Env):
     | ``max_makespan`` | per dataset | the reward's reference makespan |
     | ``stations``, ``trucks_per_day``, ``pickup`` | 20, 1, ``"same_update"`` | plant options |
     | ``engine`` | ``"fast"`` | ``"fast"`` (compiled) or ``"simpy"``: identical episodes |
+
+    With several datasets (a list or a generated split, :mod:`scmgym.core.instances`),
+    ``reset()`` draws the episode's dataset from the env's RNG before the presentation order,
+    or takes ``reset(options={"instance": k})``; with one dataset nothing changes. The
+    observation bounds then hold over every dataset (over a fixed sample of an unbounded
+    stream) and values beyond them are clipped; ``max_makespan`` and the lower bound are the
+    episode's dataset's own unless ``max_makespan`` is given; ``action="priority"`` needs every
+    dataset to have the same number of orders; ``priority_levels`` is checked against the
+    smallest. Every dataset is checked feasible for the workers when it is first used.
 
     The plant options are kept as one :class:`~scmgym.simulators.hfs.PlantOptions`,
     ``env.options``, used for every simulation and bound of the env.
@@ -155,9 +170,8 @@ class HybridFlowShopEnv(gym.Env):
         pickup: Literal["same_update", "next_update"] = "same_update",
         engine: hfs.Engine = "fast",
     ) -> None:
-        self.instance = hfs.load_instance(dataset)
+        self.source = instance_source("hfs", dataset, hfs.HFSInstance)
         self.workers = hfs.Workers.parse(workers)
-        n = self.instance.n
         _check_choice("action", action, ("level", "priority"))
         _check_choice("level_mode", level_mode, ("random", "deterministic"))
         _check_choice("reward", reward, ("paper", "normalized"))
@@ -165,38 +179,64 @@ class HybridFlowShopEnv(gym.Env):
         self.engine = engine
         self.options = hfs.PlantOptions(stations=stations, trucks_per_day=trucks_per_day,
                                         pickup=pickup)
+        first = self.source.get(0)
+        sample = [first] if self.source.single else self.source.sample()
+        sizes = {x.n for x in sample}
+        if action == "priority" and len(sizes) > 1:
+            raise ValueError(f"action='priority' needs one number of orders, but the datasets "
+                             f"of {self.source.text!r} have {sorted(sizes)}; allowed: datasets "
+                             "of one size, or action='level'")
+        n_min = min(sizes)
         if action == "level" and not (isinstance(priority_levels, int | np.integer)
-                                      and 1 <= priority_levels <= n):
+                                      and 1 <= priority_levels <= n_min):
             raise ValueError(f"priority_levels={priority_levels!r}; allowed: an integer in "
-                             f"[1, {n}] (the number of orders)")
-        hfs.check_feasible(self.instance, self.workers, options=self.options)
+                             f"[1, {n_min}] (the number of orders)")
         self.action_mode = action
         self.priority_levels = int(priority_levels)
         self.level_mode = level_mode
         self.shuffle = bool(shuffle)
         self.reward_mode = reward
-        if max_makespan is None:
-            max_makespan = MAX_MAKESPAN.get(str(dataset), hfs.default_max_days(self.instance))
-        self.max_makespan = int(max_makespan)
-        self.lower_bound = hfs.lower_bound(self.instance, self.workers, options=self.options)
-        if reward == "normalized" and self.max_makespan <= self.lower_bound:
-            raise ValueError(f"max_makespan={self.max_makespan} must exceed the lower bound "
-                             f"{self.lower_bound} for reward='normalized'")
-
-        codes = self.instance.column("type_code")
-        db = self.instance.column("date_basement_arrival")
-        de = self.instance.column("date_electrical_panel_arrival")
-        dd = self.instance.column("date_delivery")
-        self._features = np.stack([codes, db, de, dd], axis=1).astype(np.int64)
-        high = np.array([len(hfs.TYPE_CODES) - 1, db.max(), de.max(), dd.max(), n],
-                        dtype=np.int64)
-        self.observation_space = spaces.Box(low=np.zeros(5, dtype=np.int64), high=high,
-                                            dtype=np.int64)
-        self.action_space = spaces.Discrete(self.priority_levels if action == "level" else n)
+        self._max_makespan_arg = None if max_makespan is None else int(max_makespan)
+        self._setups: dict[int, tuple] = {}
+        self._use(0, first)
+        high = np.max([np.append(f.max(axis=0), len(f)) for f in
+                       (self._features_of(x) for x in sample)], axis=0)
+        high[0] = len(hfs.TYPE_CODES) - 1
+        self.observation_space = spaces.Box(low=np.zeros(5, dtype=np.int64),
+                                            high=high.astype(np.int64), dtype=np.int64)
+        self.action_space = spaces.Discrete(self.priority_levels if action == "level"
+                                            else max(sizes))
         self._presentation: np.ndarray | None = None
         self._priorities: list[int] = []
         self._step = 0
         self._done = True
+
+    # ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _features_of(instance: hfs.HFSInstance) -> np.ndarray:
+        cols = ("type_code", "date_basement_arrival", "date_electrical_panel_arrival",
+                "date_delivery")
+        return np.stack([instance.column(c) for c in cols], axis=1).astype(np.int64)
+
+    def _use(self, k: int, instance: hfs.HFSInstance | None = None) -> None:
+        """Make dataset ``k`` of the source the current one (checked and set up once)."""
+        setup = self._setups.get(k)
+        if setup is None:
+            inst = self.source.get(k) if instance is None else instance
+            hfs.check_feasible(inst, self.workers, options=self.options)
+            top = self._max_makespan_arg
+            if top is None:
+                top = MAX_MAKESPAN.get(inst.source, hfs.default_max_days(inst))
+            bound = hfs.lower_bound(inst, self.workers, options=self.options)
+            if self.reward_mode == "normalized" and top <= bound:
+                raise ValueError(f"max_makespan={top} must exceed the lower bound {bound} of "
+                                 f"{inst.name!r} for reward='normalized'")
+            setup = (inst, self._features_of(inst), int(top), bound)
+            if len(self._setups) >= 256:
+                self._setups.pop(next(iter(self._setups)))
+            self._setups[k] = setup
+        self.instance, self._features, self.max_makespan, self.lower_bound = setup
+        self.instance_index = k
 
     # ------------------------------------------------------------------------------------------
     def _obs(self) -> np.ndarray:
@@ -204,17 +244,24 @@ class HybridFlowShopEnv(gym.Env):
         if self._step >= n:
             return np.zeros(5, dtype=np.int64)
         oid = int(self._presentation[self._step])
-        return np.append(self._features[oid], n - self._step).astype(np.int64)
+        obs = np.append(self._features[oid], n - self._step).astype(np.int64)
+        return np.minimum(obs, self.observation_space.high)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
+        k = pick_instance(self.source, self.np_random, options)
+        if k != self.instance_index:
+            self._use(k)
         n = self.instance.n
         self._presentation = (self.np_random.permutation(n) if self.shuffle
                               else np.arange(n))
         self._priorities = []
         self._step = 0
         self._done = False
-        return self._obs(), {"order_id": int(self._presentation[0])}
+        return self._obs(), {"order_id": int(self._presentation[0]), **self._instance_info()}
+
+    def _instance_info(self) -> dict[str, Any]:
+        return {INFO_INSTANCE: self.instance.name, INFO_INSTANCE_INDEX: self.instance_index}
 
     def open_loop_observations(self) -> np.ndarray:
         """After :meth:`reset`: the observation of every step, (n, 5) int64 (they never depend
@@ -226,7 +273,7 @@ class HybridFlowShopEnv(gym.Env):
         obs = np.empty((n, 5), dtype=np.int64)
         obs[:, :4] = self._features[self._presentation]
         obs[:, 4] = n - np.arange(n)
-        return obs
+        return np.minimum(obs, self.observation_space.high)
 
     def finish_open_loop(self, actions) -> tuple[np.ndarray, float, dict[str, Any]]:
         """Play the whole episode with ``actions[t]`` at step ``t``: the same priorities, env
@@ -265,7 +312,8 @@ class HybridFlowShopEnv(gym.Env):
         reward = float(self.max_makespan - makespan)
         if self.reward_mode == "normalized":
             reward /= float(self.max_makespan - self.lower_bound)
-        info = {"makespan": makespan, INFO_OBJECTIVE: makespan, INFO_SOLUTION: order}
+        info = {"makespan": makespan, INFO_OBJECTIVE: makespan, INFO_SOLUTION: order,
+                **self._instance_info()}
         return self._obs(), reward, info
 
     def step(self, action):
@@ -289,7 +337,7 @@ class HybridFlowShopEnv(gym.Env):
         self._step += 1
         if self._step < self.instance.n:
             return self._obs(), 0.0, False, False, {
-                "order_id": int(self._presentation[self._step])}
+                "order_id": int(self._presentation[self._step]), **self._instance_info()}
 
         self._done = True
         # Stable sort of the presentation order by priority, descending.
@@ -308,6 +356,7 @@ class HybridFlowShopEnv(gym.Env):
             "records": [r.__dict__.copy() for r in result.records],
             INFO_OBJECTIVE: result.makespan,
             INFO_SOLUTION: list(result.order),
+            **self._instance_info(),
         }
         return self._obs(), reward, True, False, info
 

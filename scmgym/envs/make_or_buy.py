@@ -10,11 +10,15 @@ import numpy as np
 from gymnasium import spaces
 
 from scmgym.envs._common import (
+    INFO_INSTANCE,
+    INFO_INSTANCE_INDEX,
     INFO_OBJECTIVE,
     INFO_SOLUTION,
     ActionError,
     EpisodeStateError,
     check_open_loop,
+    instance_source,
+    pick_instance,
 )
 from scmgym.simulators import make_or_buy as mob
 
@@ -62,8 +66,8 @@ class MakeOrBuyEnv(gym.Env):
     | 0 | a | components | 0 | 20 |
     | 1 | b | components | 0 | 20 |
     | 2 | c | components | 0 | 20 |
-    | 3 | deadline (after 2024-06-19) | day | 0 | max deadline of the list |
-    | 4 | current plant time | day | 0 | T = 1000 n |
+    | 3 | deadline (after 2024-06-19) | day | 0 | max deadline of the list(s) |
+    | 4 | current plant time | day | 0 | T = 1000 n (n: the longest list) |
     | 5 | slack: deadline - time - expected processing time | day | -T - 400 | max deadline |
 
     The expected processing time is
@@ -97,7 +101,7 @@ class MakeOrBuyEnv(gym.Env):
     ``on_time``, ``late``, ``bought``, ``made``, ``end_time``, ``truck_speed`` and ``orders``
     (one record per order: decision, start, completion, deadline, on_time, lateness). Every
     ``info`` holds ``order_id`` (of the order to decide next, 0 when over), ``plant_time`` and
-    ``episode_seed``.
+    ``episode_seed``, and ``instance`` / ``instance_index`` (the episode's order list).
 
     ``step()`` before ``reset()`` or after the end raises
     :class:`~scmgym.envs._common.EpisodeStateError` (a ``gymnasium.error.ResetNeeded``); an
@@ -108,7 +112,8 @@ class MakeOrBuyEnv(gym.Env):
 
     | kwarg | default | meaning |
     |---|---|---|
-    | ``dataset`` | ``"list1"`` | ``list1``..``list3``, a CSV/Excel path, or an instance |
+    | ``dataset`` | ``"list1"`` | ``list1``..``list3``, a CSV/Excel path, an instance, a list of |
+    |  |  | them, or a distribution (``"list1,list2"``, ``"generated:train"``; below) |
     | ``observation`` | ``"paper"`` | ``"paper"``: a, b, c; ``"extended"``: + deadline, time, slack|
     | ``reward`` | ``"revenue"`` | ``"revenue"`` or ``"scaled"`` |
     | ``truck_speed_latch`` | ``True`` | reproduce the AnyLogic truck-speed artefact |
@@ -140,6 +145,12 @@ class MakeOrBuyEnv(gym.Env):
     (7000.0, True, 100)
 
     ```
+
+    With several lists (a list or a generated split, :mod:`scmgym.core.instances`), ``reset()``
+    draws the episode's list from the env's RNG before its simulation seed, or takes
+    ``reset(options={"instance": k})``; with one list nothing changes. The extended
+    observation's bounds then hold over every list (over a fixed sample of an unbounded
+    stream), and values beyond them are clipped (:mod:`scmgym.envs._common`).
 
     ## Registered Configurations
 
@@ -176,21 +187,23 @@ class MakeOrBuyEnv(gym.Env):
         self.engine = mob.resolve_engine(engine, sim_mode)
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r}; this env does not render")
-        self.instance = (dataset if isinstance(dataset, mob.MakeOrBuyInstance)
-                         else mob.load_instance(dataset))
+        self.source = instance_source("make-or-buy", dataset, mob.MakeOrBuyInstance)
+        #: The current episode's order list (the first one before any reset).
+        self.instance = self.source.get(0)
+        self.instance_index = 0
         self.observation_mode = observation
         self.reward_mode = reward
         self.sim_options = {"truck_speed_latch": bool(truck_speed_latch),
                             "empty_orders": empty_orders, "mode": sim_mode}
         self.render_mode = render_mode
-        self.n = self.instance.n
         self.action_space = spaces.Discrete(2)
         top = mob.MAX_COUNT
         if observation == "paper":
             self.observation_space = spaces.Box(0, top, shape=(3,), dtype=np.int64)
         else:
-            dmax = float(self.instance.column("deadline").max())
-            tmax = float(TIME_CAP_PER_ORDER * self.n)
+            lists = [self.instance] if self.source.single else self.source.sample()
+            dmax = float(max(int(x.column("deadline").max()) for x in lists))
+            tmax = float(TIME_CAP_PER_ORDER * max(x.n for x in lists))
             self.observation_space = spaces.Box(
                 low=np.array([0, 0, 0, 0, 0, -tmax - 400], dtype=np.float32),
                 high=np.array([top, top, top, dmax, tmax, dmax], dtype=np.float32),
@@ -209,6 +222,9 @@ class MakeOrBuyEnv(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
+        k = pick_instance(self.source, self.np_random, options)
+        if k != self.instance_index:
+            self.instance, self.instance_index = self.source.get(k), k
         self._episode_seed = int(self.np_random.integers(0, 2**63 - 1))
         self._decisions = []
         self._sim = self._new_sim()
@@ -260,6 +276,11 @@ class MakeOrBuyEnv(gym.Env):
     # -- helpers ---------------------------------------------------------------------------
 
     @property
+    def n(self) -> int:
+        """Orders in the current list."""
+        return self.instance.n
+
+    @property
     def episode_seed(self) -> int | None:
         """The simulation seed of the current episode (None before the first reset)."""
         return self._episode_seed
@@ -307,7 +328,8 @@ class MakeOrBuyEnv(gym.Env):
         sim = self._sim
         order = sim.next_order
         return {"order_id": 0 if order is None else order.order_id, "plant_time": sim.now,
-                "episode_seed": self._episode_seed}
+                "episode_seed": self._episode_seed, INFO_INSTANCE: self.instance.name,
+                INFO_INSTANCE_INDEX: self.instance_index}
 
     def __getstate__(self) -> dict[str, Any]:
         # A SimPy run holds live generators; store how to replay it instead.

@@ -65,7 +65,10 @@ class MethodSpec:
     resumable: bool = False
 
     def applies_to(self, problem: Problem) -> bool:
-        return self.plants is None or problem.plant in self.plants
+        """The method runs on the problem's plant, and, for a schedule method, the problem
+        has one instance (a plan is for one instance; a distribution needs a policy)."""
+        return ((self.plants is None or problem.plant in self.plants)
+                and (self.kind == "policy" or problem.single))
 
 
 METHODS: dict[str, MethodSpec] = {}
@@ -303,7 +306,7 @@ def evaluate_run(run_dir: Path | None, result: RunResult, problem: Problem,
     evaluation = evaluate(policy, problem, n_episodes, env_kwargs=env_kwargs)
     evaluation["policy"] = data.get("kind")
     evaluation["policy_digest"] = digest
-    if problem.stochastic and result.best_solution is not None:
+    if problem.stochastic and problem.single and result.best_solution is not None:
         if isinstance(policy, PlanPolicy) and policy.solution == result.best_solution:
             evaluation["best_solution_mean"] = evaluation["mean"]
         else:
@@ -338,8 +341,13 @@ def check_method(method: str, problem: Problem, budget: int,
     the budget (it is built once, which is cheap)."""
     spec = get_method(method)
     if not spec.applies_to(problem):
-        raise DataError(f"method {method!r} does not apply to this plant", value=problem.plant,
-                        allowed=", ".join(spec.plants or ()))
+        if spec.plants is not None and problem.plant not in spec.plants:
+            raise DataError(f"method {method!r} does not apply to this plant",
+                            value=problem.plant, allowed=", ".join(spec.plants or ()))
+        policy_methods = ", ".join(n for n, m in METHODS.items() if m.kind == "policy")
+        raise DataError(f"method {method!r} searches one schedule for one instance, but the "
+                        "problem is a distribution of instances", value=problem.name,
+                        allowed=f"a single dataset, or a policy method ({policy_methods})")
     if not (isinstance(budget, int) and budget >= 1):
         raise DataError("budget must be a positive number of simulations", value=budget)
     for attr, skip in (("target", ("ev", "seed")), ("trainer", ("env", "seed", "verbose"))):

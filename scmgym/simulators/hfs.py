@@ -346,6 +346,11 @@ class HFSInstance:
             raise KeyError(f"unknown column {name!r}; allowed: {', '.join(getters)}")
         return np.array([getters[name](o) for o in self.orders], dtype=np.int64)
 
+    def to_rows(self) -> list[dict[str, Any]]:
+        """The orders as rows with the file columns (:data:`COLUMNS`)."""
+        return [dict(zip(COLUMNS, (o.order_id, o.machine_type, o.basement_day, o.panel_day,
+                                   o.due_day), strict=True)) for o in self.orders]
+
     @property
     def types_present(self) -> tuple[str, ...]:
         """Machine types that occur in the instance, in first-seen order."""

@@ -287,6 +287,9 @@ class ELDT(EvolutionaryTrainer):
         max_wraps: codon wraps allowed when decoding (10).
         replacement: ``"slotwise"`` (faithful) or ``"parents"``.
         lamarckian: offspring inherit their parent's Q-tables.
+        rotation: on a distribution of instances, ``"episode"`` (each episode draws its
+            instance) or ``"generation"`` (a generation's individuals play the same
+            instances; :data:`~scmgym.trainers.evolution.ROTATIONS`).
         seed: seeds Python's ``random`` (DEAP's operators), the numpy Generator (leaves) and the
             env (episodes).
         verbose: 0 silent, 1 progress bar, 2 progress bar and a log line per generation.
@@ -306,7 +309,7 @@ class ELDT(EvolutionaryTrainer):
                  episodes_per_evaluation: int = 5,
                  learning_rate: float = 0.001, discount: float = 0.05, epsilon: float = 0.05,
                  max_wraps: int = 10, replacement: str = "slotwise", lamarckian: bool = False,
-                 seed: int = 0, verbose: int = 0) -> None:
+                 rotation: str = "episode", seed: int = 0, verbose: int = 0) -> None:
         check_param("genotype_length", genotype_length, genotype_length >= 1, "an integer >= 1")
         check_param("codon_max", codon_max, codon_max >= 1, "an integer >= 1")
         for name, p in (("crossover_prob", crossover_prob), ("mutation_prob", mutation_prob),
@@ -331,7 +334,7 @@ class ELDT(EvolutionaryTrainer):
             episodes_per_evaluation=episodes_per_evaluation, learning_rate=learning_rate,
             discount=discount,
             epsilon=epsilon, max_wraps=max_wraps, replacement=replacement,
-            lamarckian=lamarckian, seed=seed,
+            lamarckian=lamarckian, rotation=rotation, seed=seed,
         )
         super().__init__(env, hparams, verbose)
         self.grammar = Grammar.for_plant(self.plant.name, self.schema)
@@ -418,12 +421,12 @@ class ELDT(EvolutionaryTrainer):
         learner = QTree(root, self.n_actions, self.rng, learning_rate=hp["learning_rate"],
                         discount=hp["discount"], epsilon=hp["epsilon"], init_q=init)
         returns = []
-        for _ in range(hp["episodes_per_evaluation"]):
+        for slot in range(hp["episodes_per_evaluation"]):
             learner.new_episode()
             total, _ = self._episode(learner.act, generation,
                                      on_reward=lambda r: setattr(learner, "reward", r),
                                      on_end=learner.act,  # terminal bootstrap call
-                                     plan=learner.act_many)
+                                     plan=learner.act_many, slot=slot)
             returns.append(total)
         ind.fitness.values = (float(np.mean(returns)),)
         ind.q = [list(map(float, q)) for q in learner.q]

@@ -29,6 +29,14 @@ log = logging.getLogger(__name__)
 
 Callback = Callable[[dict[str, Any]], "bool | None"]
 
+#: How a trainer on a distribution of instances picks each episode's instance:
+#: ``"episode"``: every episode draws its own from the env's RNG (the env's default);
+#: ``"generation"``: each generation draws one list of instances (one per episode of an
+#: evaluation) and every individual of that generation plays the same ones, so that the
+#: individuals compared in a selection met the same orders (GP hyper-heuristic practice);
+#: the next generation draws new ones. With one instance both are the same.
+ROTATIONS = ("episode", "generation")
+
 __all__ = ["Callback", "EvolutionaryTrainer", "check_param", "own_global_random"]
 
 
@@ -54,6 +62,8 @@ class EvolutionaryTrainer:
 
     def __init__(self, env, hparams: dict[str, Any], verbose: int) -> None:
         check_param("verbose", verbose, verbose in (0, 1, 2), "0, 1 or 2")
+        check_param("rotation", hparams.get("rotation", "episode"),
+                    hparams.get("rotation", "episode") in ROTATIONS, " or ".join(ROTATIONS))
         check_param("population_size", hparams["population_size"],
                     hparams["population_size"] >= 2, "an integer >= 2")
         check_param("generations", hparams["generations"], hparams["generations"] >= 0,
@@ -102,14 +112,17 @@ class EvolutionaryTrainer:
     def _episode(self, act: Callable[[Sequence[float]], int], generation: int,
                  on_reward: Callable[[float], None] | None = None,
                  on_end: Callable[[Sequence[float]], None] | None = None,
-                 plan: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[float, float]:
+                 plan: Callable[[np.ndarray], np.ndarray] | None = None,
+                 slot: int = 0) -> tuple[float, float]:
         """Run one episode (one real simulation); record it; return (return, objective).
 
         ``act(obs)`` decides one step. ``plan(observations)``, if given, decides every step of
         an open-loop episode at once (the actions ``act`` would take, with ``on_reward(0.0)``
-        between steps accounted for); it is used when the env offers open-loop episodes."""
+        between steps accounted for); it is used when the env offers open-loop episodes.
+        ``slot`` is the episode's number within its evaluation (``rotation="generation"``
+        plays instance ``slot`` of the generation's list)."""
         env = self.env
-        obs, _ = env.reset(seed=self.env_seed)
+        obs, _ = env.reset(seed=self.env_seed, options=self._rotation_options(generation, slot))
         self.env_seed = None  # seeded once; later episodes continue the env's RNG
         base = open_loop_env(env) if plan is not None and self.open_loop else None
         steps = None if base is None else base.open_loop_observations()
@@ -132,6 +145,17 @@ class EvolutionaryTrainer:
         self.evaluator.generation = generation
         self.evaluator.record(value, info["solution"], episode_return=total)
         return total, value
+
+    def _rotation_options(self, generation: int, slot: int) -> dict[str, Any] | None:
+        """The reset options of an episode under ``rotation="generation"`` (None otherwise):
+        instance ``slot`` of the generation's list, a pure function of the run's rotation key,
+        the generation and the slot (so a resumed run plays the same instances)."""
+        source = getattr(self.env.unwrapped, "source", None)
+        if self.hparams.get("rotation", "episode") != "generation" or source is None \
+                or source.single:
+            return None
+        rng = np.random.default_rng([self.state["rotation_key"], generation, slot])
+        return {"instance": source.draw(rng)}
 
     # -- the loop --------------------------------------------------------------------------------
     def learn(self, budget: int = 5000, callback: Callback | None = None,
@@ -178,6 +202,8 @@ class EvolutionaryTrainer:
                           "population": population, "hof": tools.HallOfFame(1),
                           "status": "running", "evaluations": 0}
             self._init_state(self.state)
+            self.state["rotation_key"] = int(np.random.SeedSequence(
+                0 if seed is None else seed).generate_state(1)[0])
         self._saved = self.evaluator.state_dict()
         # A resumed run's time is the sum over its invocations (up to its last checkpoint).
         self._wall_before = float(self.state.get("wall_seconds", 0.0))
@@ -338,9 +364,13 @@ class EvolutionaryTrainer:
 
     def _identity(self) -> dict[str, Any]:
         """What a checkpoint belongs to: the plant, the instance and the hyperparameters."""
-        inst = self.env.unwrapped.instance
-        return {"plant": self.plant.name, "instance": inst.name, "orders": inst.n,
-                "hparams": dict(self.hparams)}
+        base = self.env.unwrapped
+        source = getattr(base, "source", None)
+        if source is not None and not source.single:
+            return {"plant": self.plant.name, "instance": source.text, "orders": None,
+                    "hparams": dict(self.hparams)}
+        return {"plant": self.plant.name, "instance": base.instance.name,
+                "orders": base.instance.n, "hparams": dict(self.hparams)}
 
     def _restore(self, packed: dict[str, Any]) -> None:
         saved, now = packed.get("identity"), self._identity()

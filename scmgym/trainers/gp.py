@@ -24,6 +24,7 @@ import random
 import re
 from functools import partial
 
+import numpy as np
 from deap import base, gp, tools
 
 from scmgym.errors import BudgetExhausted
@@ -339,6 +340,11 @@ class GPTrainer(EvolutionaryTrainer):
             None = no limit, as published.
         boolean_ops: make-or-buy only: add ``and``/``or``/``not``.
         num_machine_types: HFS only: machine-type constants 0..num-1 (12).
+        episodes_per_evaluation: episodes per fitness evaluation; the fitness is the mean
+            objective over them (published: 1).
+        rotation: on a distribution of instances, ``"episode"`` (each episode draws its
+            instance) or ``"generation"`` (a generation's individuals play the same
+            instances; :data:`~scmgym.trainers.evolution.ROTATIONS`).
         seed: seeds Python's ``random`` (DEAP) and the env.
         verbose: 0, 1 (progress bar) or 2.
 
@@ -354,7 +360,8 @@ class GPTrainer(EvolutionaryTrainer):
                  crossover_prob: float = 0.5, mutation_prob: float = 0.2,
                  tournament_size: int = 3, init_depth: tuple[int, int] = (2, 5),
                  mutation_depth: tuple[int, int] = (0, 2), max_height: int | None = None,
-                 boolean_ops: bool = False, num_machine_types: int = 12, seed: int = 0,
+                 boolean_ops: bool = False, num_machine_types: int = 12,
+                 episodes_per_evaluation: int = 1, rotation: str = "episode", seed: int = 0,
                  verbose: int = 0) -> None:
         for name, p in (("crossover_prob", crossover_prob), ("mutation_prob", mutation_prob)):
             check_param(name, p, 0.0 <= p <= 1.0, "a probability in [0, 1]")
@@ -366,13 +373,18 @@ class GPTrainer(EvolutionaryTrainer):
                     f"None or an integer >= the initial max depth {init_depth[1]}")
         check_param("num_machine_types", num_machine_types, 1 <= num_machine_types <= 12,
                     "an integer in [1, 12]")
+        check_param("episodes_per_evaluation", episodes_per_evaluation,
+                    isinstance(episodes_per_evaluation, int) and episodes_per_evaluation >= 1,
+                    "an integer >= 1")
         if getattr(env.unwrapped, "action_mode", "level") != "level":
             raise ValueError("GP needs the HFS env with action='level' (Discrete(L) actions)")
         hparams = dict(population_size=population_size, generations=generations,
                        crossover_prob=crossover_prob, mutation_prob=mutation_prob,
                        tournament_size=tournament_size, init_depth=list(init_depth),
                        mutation_depth=list(mutation_depth), max_height=max_height,
-                       boolean_ops=boolean_ops, num_machine_types=num_machine_types, seed=seed)
+                       boolean_ops=boolean_ops, num_machine_types=num_machine_types,
+                       episodes_per_evaluation=episodes_per_evaluation, rotation=rotation,
+                       seed=seed)
         super().__init__(env, hparams, verbose)
         builders = {
             "hfs": lambda: (hfs_primitive_set(self.schema, int(env.action_space.n),
@@ -438,14 +450,17 @@ class GPTrainer(EvolutionaryTrainer):
         return expression_to_tree(ind, self.pset, self.inputs)
 
     def _evaluate(self, ind: GPIndividual, generation: int) -> None:
-        """One episode with the tree deciding every step; fitness = the plant objective."""
-        if self.evaluator.remaining < 1:
+        """``episodes_per_evaluation`` episodes with the tree deciding every step; fitness =
+        the mean plant objective over them."""
+        episodes = self.hparams["episodes_per_evaluation"]
+        if self.evaluator.remaining < episodes:
             raise BudgetExhausted("budget spent")
         root = self.tree_of(ind)
         flat = FlatTree.of(root)
-        _, value = self._episode(lambda obs: T.find_leaf(root, obs).action, generation,
-                                 plan=lambda steps: leaf_actions(flat, steps))
-        ind.fitness.values = (value,)
+        values = [self._episode(lambda obs: T.find_leaf(root, obs).action, generation,
+                                plan=lambda steps: leaf_actions(flat, steps), slot=slot)[1]
+                  for slot in range(episodes)]
+        ind.fitness.values = (float(np.mean(values)) if episodes > 1 else values[0],)
 
     def _make_policy(self) -> GPTreePolicy | None:
         hof = self.state["hof"]
