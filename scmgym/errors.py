@@ -64,6 +64,17 @@ class BudgetExhausted(ScmgymError):
     """Raised inside a method when its simulation budget is spent (a normal end of a run)."""
 
 
+class RunsFailed(ScmgymError):
+    """Some runs of a comparison or a suite raised an error; the others finished and were
+    recorded. ``failures`` holds ``(run, error message)`` pairs; a rerun retries them."""
+
+    def __init__(self, failures: list[tuple[str, str]]) -> None:
+        lines = "; ".join(f"{run}: {err}" for run, err in failures[:5])
+        more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
+        super().__init__(f"{len(failures)} run(s) failed: {lines}{more}")
+        self.failures = failures
+
+
 class RunInterrupted(KeyboardInterrupt):
     """A run stopped by Ctrl-C or SIGTERM before it finished.
 

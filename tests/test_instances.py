@@ -255,3 +255,29 @@ def test_generation_rotation_gives_a_generation_one_instance(monkeypatch):
     first = seen[:6]
     assert len(set(first)) == 1  # the initial population met one instance
     assert len(set(seen)) > 1  # and later generations others
+
+
+def test_a_checkpoint_from_before_the_rotation_hyperparameters_resumes(tmp_path):
+    """A checkpoint written before ``rotation`` and ``episodes_per_evaluation`` existed holds
+    neither in its identity; it resumes as a run with their defaults."""
+    from scmgym.core.io import load_checkpoint, save_checkpoint
+    from scmgym.trainers.gp import GPTrainer
+
+    def trainer():
+        return GPTrainer(gym.make(ENV_IDS["make-or-buy"]).unwrapped, population_size=4,
+                         generations=3, seed=2)
+
+    trainer().learn(budget=8, run_dir=tmp_path)
+    path = tmp_path / "checkpoint.pkl"
+    packed = load_checkpoint(path)
+    for key in ("rotation", "episodes_per_evaluation"):
+        del packed["identity"]["hparams"][key]
+    packed.pop("rotation_key")
+    save_checkpoint(path, packed)
+    resumed = trainer().learn(budget=16, run_dir=tmp_path, resume=True)
+    straight = trainer().learn(budget=16)
+    assert resumed.evaluator.best_value == straight.evaluator.best_value
+    changed = GPTrainer(gym.make(ENV_IDS["make-or-buy"]).unwrapped, population_size=4,
+                        generations=3, seed=2, rotation="generation")
+    with pytest.raises(ValueError, match="rotation"):
+        changed.learn(budget=24, run_dir=tmp_path, resume=True)

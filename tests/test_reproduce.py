@@ -196,3 +196,27 @@ def test_an_unreachable_ray_address_fails_within_seconds():
     assert time.monotonic() - start < 5
     with pytest.raises(DataError, match="HOST:PORT"):
         check_address("nowhere")
+
+
+def test_a_failing_run_does_not_stop_the_others_and_is_retried(tmp_path, capsys, monkeypatch):
+    """A run that raises is reported (a FAILED line and exit 1), not recorded; every other
+    run finishes and is recorded; the next call runs only the failed one."""
+    from scmgym.experiments import compare
+
+    real = compare.run_one
+
+    def flaky(method, problem, budget, seed, *args, **kwargs):
+        if method == "gp" and seed == 1 and problem.plant == "hfs":
+            raise ValueError("a broken run")
+        return real(method, problem, budget, seed, *args, **kwargs)
+
+    suite, out = write_suite(tmp_path), tmp_path / "out"
+    monkeypatch.setattr(compare, "run_one", flaky)
+    assert reproduce("--suite", str(suite), "--no-report", "--out", str(out)) == 1
+    err = capsys.readouterr().err
+    assert "hfs:d1 gp seed 1: FAILED (ValueError: a broken run)" in err
+    assert "1 run(s) failed" in err and len(read_records(out)) == 8
+    monkeypatch.setattr(compare, "run_one", real)
+    assert reproduce("--suite", str(suite), "--no-report", "--out", str(out)) == 0
+    assert "1 run now, 8 already recorded" in capsys.readouterr().out
+    assert len(read_records(out)) == 9

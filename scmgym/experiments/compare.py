@@ -24,7 +24,7 @@ import numpy as np
 
 from scmgym.core import Problem, RunResult
 from scmgym.core.io import make_run_dir, run_dir_prefix
-from scmgym.errors import DataError
+from scmgym.errors import DataError, RunsFailed
 from scmgym.experiments.backends import LocalBackend
 from scmgym.experiments.methods import METHODS, check_method, evaluate_run, run_method
 
@@ -98,8 +98,21 @@ def run_task(shared: dict[str, Any], task: tuple[str, str, int]) -> dict[str, An
     holds ``token``); elsewhere (a node of a cluster without the shared disk) it runs in a
     scratch folder and returns its files, which the caller writes. Returns ``run_dir`` (the
     directory's name), ``cpu_seconds`` (this process's CPU time for the run) and ``files``
-    (None, or name -> bytes).
+    (None, or name -> bytes); a run that raised an error returns ``error`` (its message)
+    instead of ``run_dir``, so that one bad run does not stop the others.
     """
+    import time
+
+    cpu = time.process_time()
+    try:
+        return _run_task(shared, task)
+    except Exception as exc:  # noqa: BLE001  (reported to the driver, which reports it)
+        log.error("%s %s seed %s failed: %s", *task, exc, exc_info=not isinstance(exc, ValueError))
+        return {"error": f"{type(exc).__name__}: {exc}", "run_dir": None,
+                "cpu_seconds": time.process_time() - cpu, "files": None}
+
+
+def _run_task(shared: dict[str, Any], task: tuple[str, str, int]) -> dict[str, Any]:
     import tempfile
     import time
 
@@ -212,11 +225,16 @@ def compare(problem: Problem, methods: Sequence[str] | str = "all", *, runs: int
         from tqdm.auto import tqdm
         bar = tqdm(total=len(todo), desc="runs", unit="run")
     tasks = [(problem.name, m, s) for m, s in todo]
-    for _ in LocalBackend(jobs).run(run_task, tasks, shared):
+    failures = []
+    for task, answer in LocalBackend(jobs).run(run_task, tasks, shared):
+        if answer.get("error"):
+            failures.append((f"{task[1]} seed {task[2]}", answer["error"]))
         if bar is not None:
             bar.update()
     if bar is not None:
         bar.close()
+    if failures:
+        raise RunsFailed(failures)
     results = {m: [_load_evaluated(finished(m, s), problem, reeval_seeds) for s in seeds_of[m]]
                for m in names}
     rows = summarise(problem, results)

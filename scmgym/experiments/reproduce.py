@@ -31,7 +31,7 @@ from typing import Any
 
 from scmgym.core import RunResult
 from scmgym.core.io import write_json
-from scmgym.errors import DataError
+from scmgym.errors import DataError, RunsFailed
 from scmgym.experiments.backends import get_backend
 from scmgym.experiments.compare import find_finished, run_task, write_returned_files
 from scmgym.experiments.methods import METHODS
@@ -153,6 +153,15 @@ def _progress_line(run: PlannedRun, record: dict[str, Any], done: int, total: in
             f"{shown} ({record['simulations']} simulations, {record['wall_seconds']:.1f} s)")
 
 
+def _say(bar, line: str) -> None:
+    """One line per finished run on stderr (above the bar, which moves on by one)."""
+    if bar is not None:
+        bar.update()
+        bar.write(line, file=sys.stderr)
+    else:
+        print(line, file=sys.stderr, flush=True)
+
+
 def reproduce(suite: Suite | str | Path, out: str | Path, *, runs: int | None = None,
               budget: int | None = None, problems: str | None = None,
               methods: str | None = None, backend: str = "local", jobs: int = 1,
@@ -175,6 +184,10 @@ def reproduce(suite: Suite | str | Path, out: str | Path, *, runs: int | None = 
     Returns:
         ``{"planned", "recorded", "ran", "adopted", "files"}``: the runs of the call, those
         already recorded, those run now, those found finished on disk and recorded.
+
+    Raises:
+        RunsFailed: after every other run finished (and the report was written), when some
+            runs raised an error; they are not recorded, so the next call retries them.
     """
     if not isinstance(suite, Suite):
         suite = load_suite(suite)
@@ -226,19 +239,22 @@ def reproduce(suite: Suite | str | Path, out: str | Path, *, runs: int | None = 
     by_task = {run.task: run for run in todo}
     bar = _bar(len(planned), done, suite.name, progress)
     start = time.perf_counter()
+    failures: list[tuple[str, str]] = []
     try:
         for task, answer in runner.run(run_task, [r.task for r in todo], shared):
             run = by_task[task]
+            if answer.get("error"):
+                done += 1
+                name = f"{run.problem.id} {run.method} seed {run.seed}"
+                failures.append((name, answer["error"]))
+                _say(bar, f"[{done}/{len(planned)}] {name}: FAILED ({answer['error']}); not "
+                     "recorded, a rerun retries it")
+                continue
             run_dir = write_returned_files(runs_dir, answer)
             record = record_of(run, suite, run_dir, out, answer["cpu_seconds"])
             writer.append(record)
             done += 1
-            line = _progress_line(run, record, done, len(planned))
-            if bar is not None:
-                bar.update()
-                bar.write(line, file=sys.stderr)
-            else:
-                print(line, file=sys.stderr, flush=True)
+            _say(bar, _progress_line(run, record, done, len(planned)))
     finally:
         writer.close()
         if bar is not None:
@@ -249,6 +265,8 @@ def reproduce(suite: Suite | str | Path, out: str | Path, *, runs: int | None = 
         from scmgym.experiments.report import write_report
 
         files = write_report(out)
+    if failures:
+        raise RunsFailed(failures)
     return {"planned": len(planned), "recorded": len(planned) - len(todo) - adopted,
             "ran": len(todo), "adopted": adopted, "files": files, "suite": suite}
 

@@ -55,6 +55,11 @@ def own_global_random(rng: random.Random) -> Iterator[None]:
         random.setstate(outside)
 
 
+def _rotation_key(seed: int | None) -> int:
+    """The key of a run's per-generation instance lists (``rotation="generation"``)."""
+    return int(np.random.SeedSequence(0 if seed is None else seed).generate_state(1)[0])
+
+
 class EvolutionaryTrainer:
     """Base class: subclasses define the individuals, variation, evaluation and replacement."""
 
@@ -202,8 +207,7 @@ class EvolutionaryTrainer:
                           "population": population, "hof": tools.HallOfFame(1),
                           "status": "running", "evaluations": 0}
             self._init_state(self.state)
-            self.state["rotation_key"] = int(np.random.SeedSequence(
-                0 if seed is None else seed).generate_state(1)[0])
+            self.state["rotation_key"] = _rotation_key(seed)
         self._saved = self.evaluator.state_dict()
         # A resumed run's time is the sum over its invocations (up to its last checkpoint).
         self._wall_before = float(self.state.get("wall_seconds", 0.0))
@@ -374,6 +378,13 @@ class EvolutionaryTrainer:
 
     def _restore(self, packed: dict[str, Any]) -> None:
         saved, now = packed.get("identity"), self._identity()
+        if saved is not None and isinstance(saved.get("hparams"), dict):
+            # A hyperparameter added since the checkpoint was written is taken to have had
+            # its default then (the behaviour before it existed).
+            defaults = self._defaults()
+            old = saved["hparams"]
+            saved = {**saved, "hparams": {**{k: defaults[k] for k in now["hparams"]
+                                              if k not in old and k in defaults}, **old}}
         if saved is not None and saved != now:
             diff = [k for k in now if saved.get(k) != now[k]]
             raise ValueError(f"the checkpoint belongs to another run ({', '.join(diff)} "
@@ -396,7 +407,15 @@ class EvolutionaryTrainer:
             env_rng.bit_generator.state = packed["env_rng"]
             self.env.unwrapped.np_random = env_rng
         self.env_seed = packed["env_seed"]
+        st.setdefault("rotation_key", _rotation_key(self.hparams["seed"]))
         self.state = st
+
+    def _defaults(self) -> dict[str, Any]:
+        """The defaults of the trainer's keyword hyperparameters."""
+        import inspect
+
+        return {n: p.default for n, p in inspect.signature(type(self).__init__).parameters.items()
+                if p.default is not inspect.Parameter.empty}
 
     # -- saving ----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
