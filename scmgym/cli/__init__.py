@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     from scmgym.cli import (
         compare,
         demo,
+        evaluate,
         hfs,
         make_or_buy,
         milp,
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_parser(commands)
     reproduce.add_parser(commands)
     report.add_parser(commands)
+    evaluate.add_parser(commands)
     milp.add_parser(commands)
     show_tree.add_parser(commands)
     demo.add_parser(commands)

@@ -30,7 +30,8 @@ EXIT_INTERRUPTED = 130
 _FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "generations": ("generations", ("eldt", "gp", "ga", "aco")),
     "population": ("population_size", ("eldt", "gp", "ga")),
-    "episodes": ("episodes_per_evaluation", ("eldt",)),
+    "episodes": ("episodes_per_evaluation", ("eldt", "gp")),
+    "rotation": ("rotation", ("eldt", "gp")),
     "replacement": ("replacement", ("eldt",)),
     "lamarckian": ("lamarckian", ("eldt",)),
     "max_height": ("max_height", ("gp",)),
@@ -50,7 +51,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    help="plant (default make-or-buy)")
     p.add_argument("--dataset", "--list", dest="dataset", default=None,
                    help="bundled dataset or a path (default: the plant's first, d1 or list1; "
-                   "--list is an alias)")
+                   "--list is an alias); for eldt, gp and ppo also a distribution: a comma "
+                   "list (list1,list2) or a generator split (generated:train, "
+                   "generated(n=200):train:100)")
     p.add_argument("--workers", default=None, help="HFS worker pools M,E,R (2,5,2)")
     p.add_argument("--engine", choices=("fast", "simpy"), default=None,
                    help="simulator engine: fast (compiled, default) or simpy (the reference "
@@ -68,7 +71,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--population", type=int, default=None,
                    help="population size (ELDT, GP, GA; default: published)")
     p.add_argument("--episodes", type=int, default=None,
-                   help="ELDT: episodes per fitness evaluation (default 5)")
+                   help="ELDT, GP: episodes per fitness evaluation (default 5 and 1)")
+    p.add_argument("--rotation", choices=("episode", "generation"), default=None,
+                   help="ELDT, GP on a distribution: each episode draws its instance "
+                   "(episode, default) or a generation's individuals play the same ones "
+                   "(generation)")
     p.add_argument("--replacement", choices=("slotwise", "parents"), default=None,
                    help="ELDT: slotwise (faithful, default) or parents")
     p.add_argument("--lamarckian", action="store_true", default=None,
@@ -139,7 +146,7 @@ def _hparams(args: argparse.Namespace) -> dict[str, Any]:
 #: The options that define a new run: refused with --resume, which takes only --budget and
 #: --no-progress (everything else comes from the run's config.json).
 _TRAIN_FLAGS = ("method", "env", "dataset", "workers", "levels", "seed", "out", "generations",
-                "population", "episodes", "replacement", "lamarckian", "max_height",
+                "population", "episodes", "rotation", "replacement", "lamarckian", "max_height",
                 "boolean_ops", "time_limit", "hp", "eval_episodes")
 #: --engine may be given with --resume: the engines give the same results.
 

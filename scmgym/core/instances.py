@@ -10,6 +10,7 @@ A problem's ``dataset`` is text (plain data, so env kwargs and run configs stay 
 ``generated:test:50``              the first 50 instances of split ``test``
 ``generated(n=200,due_scale=0.8)``  generator parameters (the plant's, below), then the split
 ``:validation:20``                 and count as above
+``generated:test#7``               instance 7 of split ``test`` alone (an instance's name)
 =================================  ==========================================================
 
 Members of a list may mix bundled names, paths and counted generator splits
@@ -20,7 +21,8 @@ Members of a list may mix bundled names, paths and counted generator splits
 ``validation`` and ``test`` come from disjoint seed streams, so no instance is in two of them
 (``tests/test_instances.py`` checks it by content hash), and the first ``m`` instances of a split
 are the same whatever count is asked for. Instance ``k`` is named ``generated:<split>#<k>``
-(with the parameters when there are any, ``generated(n=200):test#7``).
+(with the parameters when there are any, ``generated(n=200):test#7``), and that name is a
+dataset text of its own: the one instance.
 
 **Generator parameters** per plant (the plant's ``generate`` function; defaults in brackets):
 
@@ -90,6 +92,8 @@ class Generated:
     split: str
     count: int | None
     params: tuple[tuple[str, Any], ...] = ()
+    #: The index of the member's first instance in its split (``#k`` names one instance).
+    start: int = 0
 
     @property
     def prefix(self) -> str:
@@ -100,14 +104,18 @@ class Generated:
 
     @property
     def text(self) -> str:
+        if self.start:
+            return self.name(0)
         tail = "" if self.count is None else f":{self.count}"
         return f"{self.prefix}:{self.split}{tail}"
 
     def seed(self, k: int) -> int:
-        return stream_seed(f"instances-{self.split}", k)
+        """The generator seed of the member's ``k``-th instance."""
+        return stream_seed(f"instances-{self.split}", self.start + k)
 
     def name(self, k: int) -> str:
-        return f"{self.prefix}:{self.split}#{k}"
+        """The name of the member's ``k``-th instance."""
+        return f"{self.prefix}:{self.split}#{self.start + k}"
 
 
 def _show(value: Any) -> str:
@@ -150,6 +158,13 @@ def _parse_generated(plant: Any, text: str) -> Generated:
     if not sep:
         raise DataError("a generated dataset needs a split", value=text, allowed=allowed_form)
     split, _, count_text = rest.partition(":")
+    split, hash_, index_text = split.partition("#")
+    start = 0
+    if hash_:
+        if count_text or not index_text.isdigit():
+            raise DataError("one generated instance is named SPLIT#INDEX", column="index",
+                            value=text, allowed="e.g. generated:test#7 (an integer >= 0)")
+        start, count_text = int(index_text), "1"
     if split not in SPLITS:
         raise DataError("unknown split", column="split", value=split, allowed=", ".join(SPLITS))
     count = None
@@ -161,7 +176,7 @@ def _parse_generated(plant: Any, text: str) -> Generated:
         if count < 1:
             raise DataError("the instance count must be a positive integer", column="count",
                             value=count_text, allowed="an integer >= 1")
-    gen = Generated(split, count, tuple(sorted(params.items())))
+    gen = Generated(split, count, tuple(sorted(params.items())), start)
     plant.generate(_params_for(gen, 0), gen.seed(0))  # bad parameter values fail here
     return gen
 
@@ -191,7 +206,7 @@ class InstanceSource:
     @property
     def single(self) -> bool:
         """One instance (the classic problem)."""
-        return len(self.members) == 1 and isinstance(self.members[0], str)
+        return self.size == 1
 
     @property
     def bounded(self) -> bool:
