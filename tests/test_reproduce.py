@@ -220,3 +220,70 @@ def test_a_failing_run_does_not_stop_the_others_and_is_retried(tmp_path, capsys,
     assert reproduce("--suite", str(suite), "--no-report", "--out", str(out)) == 0
     assert "1 run now, 8 already recorded" in capsys.readouterr().out
     assert len(read_records(out)) == 9
+
+
+TESTED = """\
+name = "tested"
+version = 1
+budget = 40
+runs = 2
+reeval_seeds = 2
+test_seeds = 2
+
+[[problems]]
+id = "make-or-buy:list1"
+name = "mob-list1"
+test = "list2,generated(n=20):test:2"
+
+[[problems]]
+id = "hfs:generated(n=20):train"
+name = "hfs-gen"
+workers = [2, 5, 2]
+test = "generated(n=20):test:2,generated(n=40):test:2"
+
+[methods.gp]
+generations = 1
+population_size = 10
+rotation = "generation"
+[methods.random]
+"""
+
+
+def test_a_suite_with_test_sets_reports_generalisation(tmp_path, capsys):
+    suite, out = write_suite(tmp_path, TESTED), tmp_path / "out"
+    assert reproduce("--suite", str(suite), "--jobs", "2", "--out", str(out)) == 0
+    records = read_records(out)
+    # random is a schedule method: it runs on the one-instance problem only
+    assert sorted((r["problem"], r["method"]) for r in records) == sorted(
+        [("mob-list1", "gp")] * 2 + [("mob-list1", "random")] * 2 + [("hfs-gen", "gp")] * 2)
+    for r in records:
+        gen = r.get("generalisation")
+        assert (gen is not None) == (r["method"] == "gp")
+        if gen:
+            assert (out / r["run_dir"] / "generalisation.json").is_file()
+            assert r["test_cpu_seconds"] > 0
+    mob = next(r for r in records if r["problem"] == "mob-list1" and r["method"] == "gp")
+    assert set(mob["generalisation"]["targets"]) == {"list2", "generated(n=20):test:2"}
+    hfs = next(r for r in records if r["problem"] == "hfs-gen")
+    assert set(hfs["generalisation"]["sizes"]) == {"20", "40"}
+    rows = (out / "report" / "generalisation.csv").read_text().splitlines()
+    assert rows[0].startswith("problem,method,test,runs,instances,metric")
+    assert len(rows) == 1 + 3 + 3  # (2 targets + all) per (problem, gp)
+    md = (out / "report" / "report.md").read_text()
+    assert "Generalisation: policies on instances they never saw" in md
+    assert (out / "report" / "figures" / "size_curve_hfs.png").is_file()
+    # the references, cached: 3 MILP plans (make-or-buy), 4 GA searches (HFS)
+    assert len(list((out / "references").iterdir())) == 7
+    # rebuilt from the records alone, the same table
+    csv_before = (out / "report" / "generalisation.csv").read_bytes()
+    assert main(["report", str(out)]) == 0
+    assert (out / "report" / "generalisation.csv").read_bytes() == csv_before
+
+
+def test_a_test_set_must_be_finite_and_a_distribution_needs_its_crew(tmp_path):
+    bad = TESTED.replace('test = "list2,generated(n=20):test:2"', 'test = "generated:test"')
+    with pytest.raises(DataError, match="line 11.*a test set must be finite"):
+        load_suite(write_suite(tmp_path, bad))
+    bad = TESTED.replace("workers = [2, 5, 2]\n", "")
+    with pytest.raises(DataError, match="a distribution needs its crew"):
+        load_suite(write_suite(tmp_path, bad))

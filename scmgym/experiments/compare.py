@@ -125,12 +125,36 @@ def _run_task(shared: dict[str, Any], task: tuple[str, str, int]) -> dict[str, A
     cpu = time.process_time()
     if _sees(out, shared.get("token")):
         run_dir = run_one(*args, out, **kwargs)
-        return {"run_dir": run_dir.name, "cpu_seconds": time.process_time() - cpu,
-                "files": None}
+        answer = {"run_dir": run_dir.name, "cpu_seconds": time.process_time() - cpu,
+                  "files": None}
+        _test(shared, pid, method, run_dir, answer, out.parent)
+        return answer
     with tempfile.TemporaryDirectory(prefix="scmgym-run-") as scratch:
         run_dir = run_one(*args, Path(scratch), **kwargs)
-        files = {p.name: p.read_bytes() for p in sorted(run_dir.iterdir()) if p.is_file()}
-    return {"run_dir": run_dir.name, "cpu_seconds": time.process_time() - cpu, "files": files}
+        answer = {"run_dir": run_dir.name, "cpu_seconds": time.process_time() - cpu}
+        _test(shared, pid, method, run_dir, answer, None)
+        answer["files"] = {p.name: p.read_bytes() for p in sorted(run_dir.iterdir())
+                           if p.is_file()}
+    return answer
+
+
+def _test(shared: dict[str, Any], pid: str, method: str, run_dir: Path,
+          answer: dict[str, Any], cache: Path | None) -> None:
+    """A policy run of a problem with a test set: its policy on the test instances
+    (``generalisation.json``; :mod:`scmgym.experiments.generalisation`), timed apart."""
+    import time
+
+    from scmgym.experiments.methods import METHODS
+
+    targets = (shared.get("tests") or {}).get(pid)
+    if not targets or METHODS[method].kind != "policy" or \
+            not (run_dir / "policy.json").is_file():
+        return
+    from scmgym.experiments.generalisation import generalise_run
+
+    cpu = time.process_time()
+    generalise_run(run_dir, targets, seeds=shared.get("test_seeds", 100), cache=cache)
+    answer["test_cpu_seconds"] = time.process_time() - cpu
 
 
 def _sees(out: Path, token: str | None) -> bool:

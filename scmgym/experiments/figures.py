@@ -176,3 +176,35 @@ def cd_diagram(path: Path, title: str, average: Mapping[str, float], cd: float) 
     ax.axis("off")
     ax.set_title(title, fontsize=10)
     return _save(fig, path)
+
+
+def size_curve(path: Path, title: str, ylabel: str,
+               series: Mapping[str, Mapping[int, Sequence[float]]]) -> Path | None:
+    """A policy's result on test instances against their size: per series (a training
+    problem and method), the mean and the range over its values at each instance size.
+
+    Returns:
+        The path, or None (nothing written) when no series has two sizes.
+    """
+    drawn = {k: {int(n): [float(v) for v in vs if v is not None] for n, vs in s.items()}
+             for k, s in series.items()}
+    drawn = {k: {n: vs for n, vs in s.items() if vs} for k, s in drawn.items()}
+    if not any(len(s) >= 2 for s in drawn.values()):
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for label, s in drawn.items():
+        sizes = sorted(s)
+        mean = [float(np.mean(s[n])) for n in sizes]
+        ax.plot(sizes, mean, marker="o", label=label)
+        ax.fill_between(sizes, [min(s[n]) for n in sizes], [max(s[n]) for n in sizes],
+                        alpha=0.15)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sorted({n for s in drawn.values() for n in s}))
+    ax.get_xaxis().set_major_formatter(_pyplot().matplotlib.ticker.ScalarFormatter())
+    ax.set_xlabel("orders per test instance")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)

@@ -336,6 +336,29 @@ def evaluate_on(saved: SavedPolicy | str | Path, targets: str, *, seeds: int = 1
     return out
 
 
+#: The file a suite's policy run keeps its test results in.
+GENERALISATION_FILE = "generalisation.json"
+
+
+def generalise_run(run_dir: str | Path, targets: str, *, seeds: int = 100,
+                   cache: Path | None = None) -> dict[str, Any]:
+    """A run's policy on ``targets`` (:func:`evaluate_on`, default reference), written to
+    ``run_dir/generalisation.json``; reused when that file holds the same targets and seeds."""
+    file = Path(run_dir) / GENERALISATION_FILE
+    if file.is_file():
+        try:
+            saved = json.loads(file.read_text())
+            if (saved.get("test"), saved.get("seeds")) == (targets, seeds):
+                return saved
+        except (OSError, ValueError):
+            pass
+    result = evaluate_on(Path(run_dir), targets, seeds=seeds, cache=cache, progress=False)
+    result["test"] = targets
+    result["policy"] = Path(run_dir).name
+    write_json(file, result)
+    return result
+
+
 def _training_digests(saved: SavedPolicy) -> set[str] | None:
     """The content digests of the training instances (None when unknown or unbounded)."""
     if not saved.trained_on:

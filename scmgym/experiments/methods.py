@@ -196,11 +196,13 @@ def run_ppo(problem: Problem, budget: int, seed: int, run_dir: Path | None = Non
     trainer.evaluator.close()
     if trainer.interrupted:  # Ctrl-C / SIGTERM: not a finished run (no model, no result)
         raise RunInterrupted(f"ppo seed {seed} interrupted", run_dir=run_dir)
-    policy = None
+    # Without a run directory the model is not saved (no file) but is still the policy, on
+    # the env variant it was trained on.
+    policy = {"format": "scmgym-policy", "kind": "sb3-ppo", "file": None,
+              "env_kwargs": env_kwargs}
     if run_dir is not None:
         trainer.save(Path(run_dir) / "model.zip")
-        policy = {"format": "scmgym-policy", "kind": "sb3-ppo", "file": "model.zip",
-                  "env_kwargs": env_kwargs}
+        policy["file"] = "model.zip"
     ev = trainer.evaluator
     result = RunResult(
         method="ppo", problem=problem.label, seed=seed, best_value=ev.best_value,

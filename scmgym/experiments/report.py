@@ -52,6 +52,9 @@ TIMING_COLUMNS = ("problem", "method", "runs", "wall_mean", "wall_total", "cpu_m
 RANK_COLUMNS = ("group", "method", "average_rank", "problems", "methods",
                 "friedman_statistic", "friedman_p", "cd", "alpha", "note")
 
+GENERALISATION_COLUMNS = ("problem", "method", "test", "runs", "instances", "metric", "mean",
+                          "sd", "worst", "gap_to_bound_pct")
+
 Block = tuple  # ("h", level, text) | ("p", text) | ("list", [text]) | ("code", text)
 #              | ("table", header, rows) | ("img", alt, relative path)
 
@@ -327,6 +330,9 @@ def _gantt(out_dir: Path, fig_dir: Path, info: dict[str, Any],
     plot = problem.spec.schedule_plot
     if plot is None or problem.stochastic:
         return None, ""
+    if not problem.single:
+        return None, ("no Gantt chart: the problem is a distribution of instances (each "
+                      "episode had its own)")
     best = best_record(records, info.get("direction", "min"), methods)
     if best is None:
         return None, "no run found a solution"
@@ -564,6 +570,103 @@ def _tree_blocks(st: dict[str, Any], trees: dict[str, list[dict[str, Any]]]) -> 
     return [("h", 2, "Best trees (simplified)")] + blocks if blocks else []
 
 
+def generalisation_rows(records: Sequence[dict[str, Any]],
+                        problems: Sequence[dict[str, Any]],
+                        methods: Sequence[str]) -> list[dict[str, Any]]:
+    """Per training problem, policy method and test target: the runs' aggregate on the test
+    instances (mean and sd over the runs; make-or-buy: % of the per-instance reference, HFS:
+    gap to it in %)."""
+    rows = []
+    for p in problems:
+        for m in methods:
+            tested = [r["generalisation"] for r in records if r["problem"] == p["id"]
+                      and r["method"] == m and r.get("generalisation")]
+            if not tested:
+                continue
+            key = "pct_of_reference" if p["plant"] == "make-or-buy" else "gap_to_reference_pct"
+            from scmgym.core.instances import split_top_level
+
+            order = split_top_level(tested[0].get("test") or "")
+            targets = sorted(tested[0]["targets"],
+                             key=lambda t: order.index(t) if t in order else len(order))
+            for target in [*targets, "all"]:
+                aggs = [t["overall"] if target == "all" else t["targets"].get(target)
+                        for t in tested]
+                vals = np.array([a[key] for a in aggs if a and a.get(key) is not None])
+                worst = [a.get("worst_" + key) for a in aggs if a]
+                bound = [a["gap_to_bound_pct"] for a in aggs if a and "gap_to_bound_pct" in a]
+                rows.append({
+                    "problem": p["id"], "method": m, "test": target, "runs": len(vals),
+                    "instances": aggs[0]["instances"] if aggs[0] else 0, "metric": key,
+                    "mean": float(vals.mean()) if vals.size else None,
+                    "sd": float(vals.std(ddof=1)) if vals.size > 1 else None,
+                    "worst": (min if key == "pct_of_reference" else max)(worst) if worst
+                    else None,
+                    "gap_to_bound_pct": float(np.mean(bound)) if bound else None})
+    return rows
+
+
+def _generalisation_blocks(rows: Sequence[dict[str, Any]], figures: dict[str, Path],
+                           report_dir: Path) -> list[Block]:
+    if not rows:
+        return []
+    blocks: list[Block] = [
+        ("h", 2, "Generalisation: policies on instances they never saw"),
+        ("p", "Each policy run's returned policy, applied without retraining to the problem's "
+              "test instances (test seed stream; `scmgym evaluate`), beside the best plan "
+              "known for each instance alone: make-or-buy in % of the per-instance MILP plan's "
+              "mean revenue on the same seeds (higher is better), HFS as the gap of the mean "
+              "makespan to a per-instance GA search in % (lower is better). Mean ± sd over "
+              "the runs (seeds) of the mean over the instances; worst: the worst instance of "
+              "any run. Per row: `generalisation.csv`.")]
+    for metric, head in (("pct_of_reference", "% of reference"),
+                         ("gap_to_reference_pct", "gap to reference %")):
+        mine = [r for r in rows if r["metric"] == metric]
+        if not mine:
+            continue
+        header = ["trained on", "method", "test", "instances", head, "worst"]
+        if metric == "gap_to_reference_pct":
+            header.append("gap to bound %")
+        table = []
+        for r in mine:
+            cell = "n/a" if r["mean"] is None else _fmt(r["mean"], 2) + (
+                "" if r["sd"] is None else f" ± {_fmt(r['sd'], 2)}") + f" ({r['runs']})"
+            line = [r["problem"], r["method"], r["test"], r["instances"], cell,
+                    "n/a" if r["worst"] is None else _fmt(r["worst"], 2)]
+            if metric == "gap_to_reference_pct":
+                line.append("n/a" if r["gap_to_bound_pct"] is None
+                            else _fmt(r["gap_to_bound_pct"], 2))
+            table.append(line)
+        blocks.append(("table", header, table))
+    for name, path in figures.items():
+        blocks.append(("img", name.replace("_", " "), path.relative_to(report_dir)))
+    return blocks
+
+
+def _size_figures(records: Sequence[dict[str, Any]], problems: Sequence[dict[str, Any]],
+                  fig_dir: Path) -> dict[str, Path]:
+    """The size curve per plant: each (training problem, method)'s per-instance results on
+    the test instances against the instances' size."""
+    from scmgym.experiments.figures import size_curve
+
+    out = {}
+    for plant, ylabel in (("make-or-buy", "% of the per-instance MILP plan"),
+                          ("hfs", "gap to the per-instance search, %")):
+        series: dict[str, dict[int, list[float]]] = {}
+        for r in records:
+            g = r.get("generalisation")
+            if not g or r.get("plant") != plant:
+                continue
+            s = series.setdefault(f"{r['problem']} {r['method']}", {})
+            for size, vals in (g.get("sizes") or {}).items():
+                s.setdefault(int(size), []).extend(v for v in vals if v is not None)
+        path = size_curve(fig_dir / f"size_curve_{slug(plant)}.png",
+                          f"{plant}: policies on unseen instances by size", ylabel, series)
+        if path is not None:
+            out[f"size_curve_{slug(plant)}"] = path
+    return out
+
+
 # -- the whole report ------------------------------------------------------------------------
 
 
@@ -636,6 +739,13 @@ def write_report(out_dir: str | Path, *, records: Sequence[dict[str, Any]] | Non
         if cd_file is not None:
             files[f"cd_{slug(g['group'])}"] = cd_file
         blocks += _rank_blocks(g, cd_file, report_dir)
+    gen_rows = generalisation_rows(records, st["problems"], methods)
+    if gen_rows:
+        files["generalisation_csv"] = _write_csv(report_dir / "generalisation.csv",
+                                                 GENERALISATION_COLUMNS, gen_rows)
+        size_figs = _size_figures(records, st["problems"], fig_dir)
+        files.update(size_figs)
+        blocks += _generalisation_blocks(gen_rows, size_figs, report_dir)
     blocks += _time_blocks(timing) + _tree_blocks(st, trees)
     files["report_md"] = report_dir / "report.md"
     files["report_md"].write_text(render_markdown(blocks))

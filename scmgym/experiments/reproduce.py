@@ -32,6 +32,7 @@ from typing import Any
 from scmgym.core import RunResult
 from scmgym.core.io import write_json
 from scmgym.errors import DataError, RunsFailed
+from scmgym.experiments.generalisation import GENERALISATION_FILE
 from scmgym.experiments.backends import get_backend
 from scmgym.experiments.compare import find_finished, run_task, write_returned_files
 from scmgym.experiments.methods import METHODS
@@ -81,7 +82,7 @@ def record_of(run: PlannedRun, suite: Suite, run_dir: Path, out: Path,
     mean = evaluation.get("mean")
     value = mean if problem.stochastic else result.best_value
     bound = result.extra.get("bound") if run.method == "milp" else None
-    return {"key": run.key, "suite": suite.name, "suite_version": suite.version,
+    record = {"key": run.key, "suite": suite.name, "suite_version": suite.version,
             "problem": run.problem.id, "label": problem.label, "plant": problem.plant,
             "direction": problem.direction, "stochastic": problem.stochastic,
             "method": run.method, "seed": run.seed,
@@ -92,6 +93,20 @@ def record_of(run: PlannedRun, suite: Suite, run_dir: Path, out: Path,
             "best_episode_plan": evaluation.get("best_solution_mean"),
             "bound": bound, "simulations": result.simulations,
             "wall_seconds": result.wall_seconds, "cpu_seconds": cpu_seconds}
+    tested = run_dir / GENERALISATION_FILE
+    if tested.is_file():
+        data = json.loads(tested.read_text())
+        record["generalisation"] = {
+            "test": data.get("test"), "reference": data.get("reference"),
+            "targets": {t: part["aggregate"] for t, part in data["targets"].items()},
+            "overall": data.get("overall"),
+            "sizes": {str(r["orders"]): [] for part in data["targets"].values()
+                      for r in part["rows"]}}
+        for part in data["targets"].values():
+            for r in part["rows"]:
+                record["generalisation"]["sizes"][str(r["orders"])].append(
+                    r.get("pct_of_reference", r.get("gap_to_reference_pct")))
+    return record
 
 
 def _check_folder(out: Path, suite: Suite) -> None:
@@ -235,7 +250,9 @@ def reproduce(suite: Suite | str | Path, out: str | Path, *, runs: int | None = 
     shared = {"problems": {sp.id: sp.problem.with_engine(suite.engine) for sp in
                            suite.problems},
               "hparams": suite.methods, "budget": suite.budget,
-              "reeval_seeds": suite.reeval_seeds, "out": str(runs_dir), "token": token}
+              "reeval_seeds": suite.reeval_seeds, "out": str(runs_dir), "token": token,
+              "tests": {sp.id: sp.test for sp in suite.problems if sp.test},
+              "test_seeds": suite.test_seeds}
     by_task = {run.task: run for run in todo}
     bar = _bar(len(planned), done, suite.name, progress)
     start = time.perf_counter()
@@ -252,6 +269,8 @@ def reproduce(suite: Suite | str | Path, out: str | Path, *, runs: int | None = 
                 continue
             run_dir = write_returned_files(runs_dir, answer)
             record = record_of(run, suite, run_dir, out, answer["cpu_seconds"])
+            if answer.get("test_cpu_seconds") is not None:
+                record["test_cpu_seconds"] = answer["test_cpu_seconds"]
             writer.append(record)
             done += 1
             _say(bar, _progress_line(run, record, done, len(planned)))

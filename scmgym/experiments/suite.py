@@ -33,7 +33,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 #: The suites that ship with the package.
-BUNDLED = ("paper", "smoke")
+BUNDLED = ("paper", "smoke", "generalisation")
 
 _TOP = {  # key: (type, check, allowed)
     "name": (str, lambda v: bool(v.strip()), "a non-empty string"),
@@ -43,11 +43,12 @@ _TOP = {  # key: (type, check, allowed)
     "runs": (int, lambda v: v >= 1, "a positive number of seeds"),
     "first_seed": (int, lambda v: v >= 0, "an integer >= 0"),
     "reeval_seeds": (int, lambda v: v >= 1, "a positive number of episodes"),
+    "test_seeds": (int, lambda v: v >= 1, "a positive number of episodes"),
     "engine": (str, lambda v: v in ("fast", "simpy"), "fast or simpy"),
 }
 _REQUIRED_TOP = ("name", "version", "budget", "runs")
 _PROBLEM_KEYS = ("id", "name", "workers", "max_makespan", "best_known", "best_known_source",
-                 "methods")
+                 "methods", "test")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class SuiteProblem:
         crew: how the HFS crew was chosen (``"rule"`` or ``"given"``), None on other plants.
         best_known: a best-known mean of a stochastic objective (make-or-buy), or None.
         best_known_source: where ``best_known`` comes from.
+        test: instances the policy methods' results are applied to after training (a
+            bounded dataset text, e.g. ``"list2,list3,generated:test:50"``), or None.
     """
 
     id: str
@@ -69,6 +72,7 @@ class SuiteProblem:
     crew: str | None = None
     best_known: float | None = None
     best_known_source: str | None = None
+    test: str | None = None
 
     def info(self) -> dict[str, Any]:
         """What the report needs of the problem, as plain data."""
@@ -77,7 +81,7 @@ class SuiteProblem:
                 "direction": p.direction, "objective": p.objective.name,
                 "stochastic": p.stochastic, "lower_bound": p.lower_bound(), "crew": self.crew,
                 "best_known": self.best_known, "best_known_source": self.best_known_source,
-                "methods": list(self.methods)}
+                "methods": list(self.methods), **({"test": self.test} if self.test else {})}
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class Suite:
     methods: dict[str, dict[str, Any]]
     first_seed: int = 0
     reeval_seeds: int = 100
+    test_seeds: int = 100
     engine: str = "fast"
     description: str = ""
     source: str = ""
@@ -105,6 +110,8 @@ class Suite:
         """Everything that changes a number (not the runs: more seeds extend a suite)."""
         return {"name": self.name, "version": self.version, "budget": self.budget,
                 "first_seed": self.first_seed, "reeval_seeds": self.reeval_seeds,
+                **({"test_seeds": self.test_seeds} if any(p.test for p in self.problems)
+                   else {}),
                 "problems": [p.info() for p in self.problems],
                 "methods": jsonable(self.methods)}
 
@@ -224,6 +231,7 @@ class _SuiteReader:
                      runs=top["runs"], problems=tuple(problems), methods=methods,
                      first_seed=top.get("first_seed", 0),
                      reeval_seeds=top.get("reeval_seeds", 100),
+                     test_seeds=top.get("test_seeds", 100),
                      engine=top.get("engine", "fast"), description=top.get("description", ""),
                      source=self.source, text=self.text)
 
@@ -313,9 +321,24 @@ class _SuiteReader:
 
             names = [n for n in names if METHODS[n].applies_to(problem)]
         self._check_methods(i, problem, names, budget, methods)
+        test = entry.get("test")
+        if test is not None:
+            from scmgym.core.instances import parse_source
+
+            if not isinstance(test, str) or not test.strip():
+                raise err("test is a dataset text", "test", test,
+                          'e.g. "list2,list3,generated:test:50"')
+            try:
+                source = parse_source(plant, test)
+            except DataError as exc:
+                raise err(str(exc), "test") from None
+            if not source.bounded:
+                raise err("a test set must be finite", "test", test,
+                          "a split with a count, e.g. generated:test:50")
         return SuiteProblem(id=entry.get("name", pid), problem=problem, methods=tuple(names),
                             crew=crew, best_known=None if best_known is None else
-                            float(best_known), best_known_source=entry.get("best_known_source"))
+                            float(best_known), best_known_source=entry.get("best_known_source"),
+                            test=test)
 
     def _make_problem(self, plant: str, dataset: str, entry: dict):
         from scmgym.core.registry import get_plant
@@ -329,6 +352,11 @@ class _SuiteReader:
             return Problem(plant, dataset), None
         if workers == "rule":
             from scmgym.experiments.crews import rule_crew
+
+            if "," in dataset or dataset.startswith("generated"):
+                raise DataError("the crew rule sizes one dataset's crew; a distribution needs "
+                                "its crew", column="workers", value=dataset,
+                                allowed="workers = [M, E, R], e.g. [2, 5, 2]")
 
             limit = entry.get("max_makespan")
             if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
