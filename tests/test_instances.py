@@ -281,3 +281,53 @@ def test_a_checkpoint_from_before_the_rotation_hyperparameters_resumes(tmp_path)
                         generations=3, seed=2, rotation="generation")
     with pytest.raises(ValueError, match="rotation"):
         changed.learn(budget=24, run_dir=tmp_path, resume=True)
+
+
+# -- the HFS relative observation ---------------------------------------------------------------
+
+def test_relative_observation_features():
+    env = gym.make(ENV_IDS["hfs"], dataset="d1", observation="relative").unwrapped
+    assert env.feature_names[5:] == ("slack", "due_rank", "load", "remaining_pct")
+    inst = env.instance
+    obs = env.dataset_observations()
+    o = inst.orders[0]
+    t = o.type
+    assert obs[0, 5] == o.due_day - max(o.basement_day, o.panel_day) - t.days
+    assert obs[0, 7] == sum(t.m) + sum(t.e) + sum(t.r)
+    dd = inst.column("date_delivery")
+    assert obs[0, 6] == round(100 * (dd <= o.due_day).sum() / inst.n)
+    assert obs[0, 8] == 100 and obs[-1, 8] == 1
+    assert obs[:, :5].tolist() == gym.make(ENV_IDS["hfs"], dataset="d1").unwrapped \
+        .dataset_observations().tolist()
+    env.reset(seed=3)
+    steps = env.open_loop_observations()
+    assert all(env.observation_space.contains(x) for x in steps)
+    assert env.observation_space.low[5] < 0  # some orders are due before they can be made
+
+
+@pytest.mark.parametrize("method", ["eldt", "gp"])
+def test_trees_use_the_relative_features(method, tmp_path):
+    from scmgym.experiments.methods import run_method
+    from scmgym.policies import load_policy
+
+    problem = Problem("hfs", "generated(n=30):train", (2, 5, 2))
+    run_method(method, problem, 400, seed=1, run_dir=tmp_path, eval_episodes=2,
+               env_kwargs={"observation": "relative"}, rotation="generation")
+    policy = load_policy(tmp_path / "policy.json")
+    text = (tmp_path / "tree.txt").read_text()
+    assert [f.name for f in policy.schema.features][5:] == ["slack", "due_rank", "load",
+                                                            "remaining_pct"]
+    env = problem.make_env(observation="relative")
+    obs, _ = env.reset(seed=0)
+    assert 0 <= int(policy.predict(obs)[0]) < env.action_space.n
+    assert "leaf 0" in text
+
+
+def test_the_paper_grammar_is_unchanged():
+    from scmgym.core.registry import get_plant
+    from scmgym.trainers.eldt import Grammar
+
+    env = gym.make(ENV_IDS["hfs"], dataset="d1").unwrapped
+    g = Grammar.hfs(get_plant("hfs").tree_schema(env))
+    assert g.compare_features == (1, 2, 3, 4) and g.offsets == ()
+    assert g.constants == ((0, 12), (1, 19), (2, 19), (3, 67), (4, 100))

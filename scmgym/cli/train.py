@@ -61,6 +61,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    "the run's engine unless given)")
     p.add_argument("--levels", type=int, default=None,
                    help="HFS priority levels L of the tree methods' env (default 5)")
+    p.add_argument("--observation", choices=("paper", "extended", "relative"), default=None,
+                   help="the policy's observation: paper (the study's, default), extended "
+                   "(make-or-buy: + deadline, plant time, slack) or relative (HFS: + slack, "
+                   "due rank, load, remaining share)")
     p.add_argument("--budget", type=int, default=None,
                    help="most real simulations (default 5000; with --resume: the run's budget, "
                    "or a larger one to extend it)")
@@ -136,18 +140,21 @@ def _hparams(args: argparse.Namespace) -> dict[str, Any]:
             hp[name] = json.loads(text)
         except json.JSONDecodeError:
             hp[name] = text
-    if args.levels is not None:
+    for flag, key in (("levels", "priority_levels"), ("observation", "observation")):
+        value = getattr(args, flag)
+        if value is None:
+            continue
         if get_method(args.method).kind != "policy":
-            raise DataError("--levels applies to the policy methods", value=args.method)
-        hp["env_kwargs"] = {"priority_levels": args.levels}
+            raise DataError(f"--{flag} applies to the policy methods", value=args.method)
+        hp["env_kwargs"] = {**hp.get("env_kwargs", {}), key: value}
     return hp
 
 
 #: The options that define a new run: refused with --resume, which takes only --budget and
 #: --no-progress (everything else comes from the run's config.json).
-_TRAIN_FLAGS = ("method", "env", "dataset", "workers", "levels", "seed", "out", "generations",
-                "population", "episodes", "rotation", "replacement", "lamarckian", "max_height",
-                "boolean_ops", "time_limit", "hp", "eval_episodes")
+_TRAIN_FLAGS = ("method", "env", "dataset", "workers", "levels", "observation", "seed", "out",
+                "generations", "population", "episodes", "rotation", "replacement",
+                "lamarckian", "max_height", "boolean_ops", "time_limit", "hp", "eval_episodes")
 #: --engine may be given with --resume: the engines give the same results.
 
 

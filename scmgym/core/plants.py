@@ -17,8 +17,6 @@ from scmgym.core.schema import Feature, TreeSchema
 
 # -- Adige hybrid flow shop ------------------------------------------------------------------
 
-HFS_FEATURES = ("machine_type", "basement_day", "panel_day", "due_day", "remaining")
-
 
 def _hfs_load(dataset: str):
     from scmgym.simulators import hfs
@@ -54,17 +52,14 @@ def _hfs_tree_schema(env) -> TreeSchema:
     high = np.asarray(base.observation_space.high)
     cats = tuple(sorted(hfs.TYPE_CODES, key=hfs.TYPE_CODES.get))
     feats = tuple(Feature(n, int(lo), int(hi), cats if i == 0 else None)
-                  for i, (n, lo, hi) in enumerate(zip(HFS_FEATURES, low, high, strict=True)))
+                  for i, (n, lo, hi) in enumerate(zip(base.feature_names, low, high,
+                                                      strict=True)))
     word = "level" if base.action_mode == "level" else "priority"
     return TreeSchema(feats, tuple(f"{word} {k}" for k in range(base.action_space.n)))
 
 
 def _hfs_observations(env) -> list[list[int]]:
-    inst = env.unwrapped.instance
-    cols = [inst.column(c) for c in ("type_code", "date_basement_arrival",
-                                     "date_electrical_panel_arrival", "date_delivery")]
-    n = inst.n
-    return [[*(int(c[i]) for c in cols), n - i] for i in range(n)]
+    return env.unwrapped.dataset_observations().tolist()
 
 
 def _hfs_lower_bound(problem) -> int:

@@ -25,6 +25,15 @@ from scmgym.simulators.compiled import jit
 #: ``max_makespan`` of the reward per bundled dataset (the study's published settings).
 MAX_MAKESPAN = {"d1": 500, "d2": 500, "d3": 500, "d4": 650, "d5": 2500}
 
+#: The observation's feature names: the study's, and the relative extension's.
+PAPER_FEATURES = ("machine_type", "basement_day", "panel_day", "due_day", "remaining")
+RELATIVE_FEATURES = PAPER_FEATURES + ("slack", "due_rank", "load", "remaining_pct")
+#: Worker-days (M + E + R over its production days) of each machine-type code.
+TYPE_LOAD = np.array([sum(t.m) + sum(t.e) + sum(t.r) for t in
+                      sorted(hfs.MACHINE_TYPES.values(), key=lambda t: t.code)], dtype=np.int64)
+TYPE_DAYS = np.array([t.days for t in sorted(hfs.MACHINE_TYPES.values(), key=lambda t: t.code)],
+                     dtype=np.int64)
+
 
 def level_band(level: int, n: int, levels: int) -> tuple[int, int]:
     """The priority band ``[start, end)`` of a level: L consecutive sub-ranges of 0..n-1.
@@ -77,6 +86,17 @@ class HybridFlowShopEnv(gym.Env):
     Type codes: lt7 0, lt7_p 1, lt7_ins 2, lt7_p_ins 3, lt8 4, lt8_p 5, lt8_ula 6, lt8_p_ula 7,
     lt8_12 8, lt8_p_12 9, lt8_12_ula 10, lt8_p_12_ula 11. The terminal observation is all zeros.
 
+    ``observation="relative"`` (an extension beyond the study, for policies meant to work on
+    instances they were not trained on: features that mean the same in any instance) appends
+    four features, an ``int64`` array of shape (9,):
+
+    | index | name | unit | low | high |
+    |---|---|---|---|---|
+    | 5 | slack: due - max(basement, panel) - the type's production days | day | min over the datasets | max |
+    | 6 | due rank: share of the instance's orders due on or before this one | % | 0 | 100 |
+    | 7 | load: the type's worker-days (M + E + R over its production days) | worker-days | 0 | max over types |
+    | 8 | orders remaining, in % of the instance's orders (rounded) | % | 0 | 100 |
+
     ## Rewards
 
     0 on every step but the last. On the last step ``reward = max_makespan - makespan`` (days;
@@ -123,6 +143,7 @@ class HybridFlowShopEnv(gym.Env):
     | ``max_makespan`` | per dataset | the reward's reference makespan |
     | ``stations``, ``trucks_per_day``, ``pickup`` | 20, 1, ``"same_update"`` | plant options |
     | ``engine`` | ``"fast"`` | ``"fast"`` (compiled) or ``"simpy"``: identical episodes |
+    | ``observation`` | ``"paper"`` | ``"paper"`` (5 features) or ``"relative"`` (9; above) |
 
     With several datasets (a list or a generated split, :mod:`scmgym.core.instances`),
     ``reset()`` draws the episode's dataset from the env's RNG before the presentation order,
@@ -169,6 +190,7 @@ class HybridFlowShopEnv(gym.Env):
         trucks_per_day: int = 1,
         pickup: Literal["same_update", "next_update"] = "same_update",
         engine: hfs.Engine = "fast",
+        observation: Literal["paper", "relative"] = "paper",
     ) -> None:
         self.source = instance_source("hfs", dataset, hfs.HFSInstance)
         self.workers = hfs.Workers.parse(workers)
@@ -176,7 +198,11 @@ class HybridFlowShopEnv(gym.Env):
         _check_choice("level_mode", level_mode, ("random", "deterministic"))
         _check_choice("reward", reward, ("paper", "normalized"))
         _check_choice("engine", engine, ("fast", "simpy"))
+        _check_choice("observation", observation, ("paper", "relative"))
         self.engine = engine
+        self.observation_mode = observation
+        #: Observation feature names, in order (tree policies render conditions with them).
+        self.feature_names = PAPER_FEATURES if observation == "paper" else RELATIVE_FEATURES
         self.options = hfs.PlantOptions(stations=stations, trucks_per_day=trucks_per_day,
                                         pickup=pickup)
         first = self.source.get(0)
@@ -199,11 +225,18 @@ class HybridFlowShopEnv(gym.Env):
         self._max_makespan_arg = None if max_makespan is None else int(max_makespan)
         self._setups: dict[int, tuple] = {}
         self._use(0, first)
-        high = np.max([np.append(f.max(axis=0), len(f)) for f in
-                       (self._features_of(x) for x in sample)], axis=0)
+        static = [self._features_of(x) for x in sample]
+        low = np.zeros(len(self.feature_names), dtype=np.int64)
+        high = np.zeros(len(self.feature_names), dtype=np.int64)
+        cols = [i for i, name in enumerate(self.feature_names)
+                if name not in ("remaining", "remaining_pct")]
+        high[cols] = np.max([f.max(axis=0) for f in static], axis=0)
+        low[cols] = np.minimum(np.min([f.min(axis=0) for f in static], axis=0), 0)
         high[0] = len(hfs.TYPE_CODES) - 1
-        self.observation_space = spaces.Box(low=np.zeros(5, dtype=np.int64),
-                                            high=high.astype(np.int64), dtype=np.int64)
+        high[4] = max(sizes)
+        if observation == "relative":
+            high[6], high[7], high[8] = 100, TYPE_LOAD.max(), 100
+        self.observation_space = spaces.Box(low=low, high=high, dtype=np.int64)
         self.action_space = spaces.Discrete(self.priority_levels if action == "level"
                                             else max(sizes))
         self._presentation: np.ndarray | None = None
@@ -212,11 +245,35 @@ class HybridFlowShopEnv(gym.Env):
         self._done = True
 
     # ------------------------------------------------------------------------------------------
-    @staticmethod
-    def _features_of(instance: hfs.HFSInstance) -> np.ndarray:
+    def _features_of(self, instance: hfs.HFSInstance) -> np.ndarray:
+        """The features of each order that do not change during an episode, in dataset
+        order: type, basement, panel, due (and, relative, slack, due rank, load)."""
         cols = ("type_code", "date_basement_arrival", "date_electrical_panel_arrival",
                 "date_delivery")
-        return np.stack([instance.column(c) for c in cols], axis=1).astype(np.int64)
+        code, db, de, dd = (instance.column(c) for c in cols)
+        if self.observation_mode == "paper":
+            return np.stack([code, db, de, dd], axis=1).astype(np.int64)
+        slack = dd - np.maximum(db, de) - TYPE_DAYS[code]
+        rank = np.rint(100.0 * np.searchsorted(np.sort(dd), dd, side="right") / len(dd))
+        return np.stack([code, db, de, dd, slack, rank, TYPE_LOAD[code]],
+                        axis=1).astype(np.int64)
+
+    def _step_obs(self, static: np.ndarray, step: np.ndarray | int) -> np.ndarray:
+        """Observations from the static features and the step (remaining orders)."""
+        n = self.instance.n
+        remaining = n - np.asarray(step)
+        parts = [static[..., :4], np.expand_dims(remaining, -1)]
+        if self.observation_mode == "relative":
+            pct = np.rint(100.0 * remaining / n).astype(np.int64)
+            parts += [static[..., 4:], np.expand_dims(pct, -1)]
+        obs = np.concatenate(parts, axis=-1).astype(np.int64)
+        return np.clip(obs, self.observation_space.low, self.observation_space.high)
+
+    def dataset_observations(self) -> np.ndarray:
+        """One observation per order of the current instance, in dataset order, as the first
+        step would show it (for leaf coverage)."""
+        n = self.instance.n
+        return self._step_obs(self._features, np.arange(n))
 
     def _use(self, k: int, instance: hfs.HFSInstance | None = None) -> None:
         """Make dataset ``k`` of the source the current one (checked and set up once)."""
@@ -242,10 +299,9 @@ class HybridFlowShopEnv(gym.Env):
     def _obs(self) -> np.ndarray:
         n = self.instance.n
         if self._step >= n:
-            return np.zeros(5, dtype=np.int64)
+            return np.zeros(len(self.feature_names), dtype=np.int64)
         oid = int(self._presentation[self._step])
-        obs = np.append(self._features[oid], n - self._step).astype(np.int64)
-        return np.minimum(obs, self.observation_space.high)
+        return self._step_obs(self._features[oid], self._step)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -264,16 +320,12 @@ class HybridFlowShopEnv(gym.Env):
         return {INFO_INSTANCE: self.instance.name, INFO_INSTANCE_INDEX: self.instance_index}
 
     def open_loop_observations(self) -> np.ndarray:
-        """After :meth:`reset`: the observation of every step, (n, 5) int64 (they never depend
-        on the actions); see :mod:`scmgym.envs._common`."""
+        """After :meth:`reset`: the observation of every step, (n, 5) int64 ((n, 9) relative;
+        they never depend on the actions); see :mod:`scmgym.envs._common`."""
         if self._presentation is None or self._done or self._step != 0:
             raise EpisodeStateError("HybridFlowShopEnv: open_loop_observations() is for a "
                                     "freshly reset episode; call reset()")
-        n = self.instance.n
-        obs = np.empty((n, 5), dtype=np.int64)
-        obs[:, :4] = self._features[self._presentation]
-        obs[:, 4] = n - np.arange(n)
-        return np.minimum(obs, self.observation_space.high)
+        return self._step_obs(self._features[self._presentation], np.arange(self.instance.n))
 
     def finish_open_loop(self, actions) -> tuple[np.ndarray, float, dict[str, Any]]:
         """Play the whole episode with ``actions[t]`` at step ``t``: the same priorities, env

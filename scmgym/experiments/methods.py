@@ -461,7 +461,7 @@ def _write_policy(run_dir: Path, result: RunResult, problem: Problem) -> None:
     policy = policy_from_dict(result.policy) if result.policy.get("kind") != "sb3-ppo" else None
     if isinstance(policy, TreePolicy):
         simple = policy.simplify()
-        env = problem.make_env()
+        env = problem.make_env(**(result.policy.get("env_kwargs") or {}))
         coverage = simple.leaf_coverage(problem.spec.observations(env))
         lines = ["# Best tree", policy.to_text(), "", "# Simplified (same decisions)",
                  simple.to_text(), "", "# Leaf coverage (orders of the instance, dataset order)"]

@@ -57,16 +57,23 @@ class Grammar:
 
     Attributes:
         compare_features: features tested with < and >, in grammar order.
-        constants: per feature, the number of constants 0..m-1 it is compared with.
+        constants: per feature, the number of constants m it is compared with: the values
+            low..low+m-1, with low its offset (0 unless ``offsets`` says otherwise).
         eq_feature: the feature tested with == (the HFS machine type), or None.
+        offsets: (feature, low) of the features whose constants start below 0.
     """
 
     compare_features: tuple[int, ...]
     constants: tuple[tuple[int, int], ...]  # (feature, count) pairs
     eq_feature: int | None = None
+    offsets: tuple[tuple[int, int], ...] = ()
 
     def n_constants(self, feature: int) -> int:
         return self._constant_counts[feature]
+
+    def offset(self, feature: int) -> int:
+        """The smallest constant of a feature's conditions."""
+        return dict(self.offsets).get(feature, 0)
 
     @functools.cached_property
     def _constant_counts(self) -> dict[int, int]:
@@ -79,12 +86,17 @@ class Grammar:
 
     @classmethod
     def hfs(cls, schema: T.TreeSchema, num_machine_types: int = 12) -> Grammar:
-        """Machine-type equality; < and > on basement, panel, due date and remaining orders,
-        with constants 0..max-1 of each feature over the dataset (the original's ``range(max)``).
-        """
+        """Machine-type equality; < and > on every other feature of the observation
+        (basement, panel, due date and remaining orders in the study's; the relative
+        observation's slack, due rank, load and remaining share too), with constants
+        low..max-1 of each feature over the dataset (the original's ``range(max)``; low is 0
+        but for a feature that can be negative, the slack)."""
+        others = tuple(range(1, len(schema.features)))
+        lows = {k: min(0, int(schema.features[k].low)) for k in others}
         consts = ((0, num_machine_types),) + tuple(
-            (k, max(1, schema.features[k].high)) for k in (1, 2, 3, 4))
-        return cls((1, 2, 3, 4), consts, eq_feature=0)
+            (k, max(1, schema.features[k].high - lows[k])) for k in others)
+        offsets = tuple((k, low) for k, low in lows.items() if low)
+        return cls(others, consts, eq_feature=0, offsets=offsets)
 
     @classmethod
     def for_plant(cls, plant: str, schema: T.TreeSchema) -> Grammar:
@@ -126,7 +138,7 @@ def decode(genotype: Sequence[int], grammar: Grammar, max_wraps: int = 10) -> T.
         if alt == 0:
             k = grammar.compare_features[codon(len(grammar.compare_features))]
             op = ("<", ">")[codon(2)]
-            const = codon(grammar.n_constants(k))
+            const = codon(grammar.n_constants(k)) + grammar.offset(k)
         else:
             k = grammar.eq_feature
             codon(1)  # condition_eq has one production

@@ -72,6 +72,38 @@ class Level:
     pass
 
 
+class SlackIn:
+    pass
+
+
+class Slack:
+    pass
+
+
+class DueRankIn:
+    pass
+
+
+class DueRank:
+    pass
+
+
+class LoadIn:
+    pass
+
+
+class Load:
+    pass
+
+
+class RemainingIn:
+    pass
+
+
+class Remaining:
+    pass
+
+
 class Bool:
     pass
 
@@ -106,6 +138,10 @@ def _not(a):
 
 #: Inputs of each plant's trees -> the observation index they read.
 HFS_INPUTS = {"mt": 0, "db": 1, "de": 2, "dd": 3}
+#: The HFS relative observation's extra inputs (``observation="relative"``): name -> (index,
+#: input type, constant type, constant step).
+HFS_RELATIVE_INPUTS = {"sl": (5, SlackIn, Slack, 1), "dr": (6, DueRankIn, DueRank, 5),
+                       "ld": (7, LoadIn, Load, 1), "rp": (8, RemainingIn, Remaining, 5)}
 MOB_INPUTS = {"a": 0, "b": 1, "c": 2}
 COMPARISONS = {"lt": "<", "gt": ">", "eq": "=="}
 DECISIONS = {"not_outsource": 0, "outsource": 1}  # make-or-buy: 0 make, 1 buy
@@ -113,9 +149,17 @@ DECISIONS = {"not_outsource": 0, "outsource": 1}  # make-or-buy: 0 make, 1 buy
 
 def hfs_primitive_set(schema: T.TreeSchema, levels: int,
                       num_machine_types: int = 12) -> gp.PrimitiveSetTyped:
-    """The HFS primitive set (built on demand, never at import)."""
-    pset = gp.PrimitiveSetTyped("hfs", [MachineTypeIn, BasementIn, PanelIn, DueIn], Level)
-    pset.renameArguments(ARG0="mt", ARG1="db", ARG2="de", ARG3="dd")
+    """The HFS primitive set (built on demand, never at import).
+
+    With the relative observation (9 features) the trees also read the slack, the due rank,
+    the load and the remaining share (:data:`HFS_RELATIVE_INPUTS`), compared with constants
+    over each feature's range (steps of 5 for the two percentages)."""
+    relative = len(schema.features) > 5
+    extra = HFS_RELATIVE_INPUTS if relative else {}
+    pset = gp.PrimitiveSetTyped("hfs", [MachineTypeIn, BasementIn, PanelIn, DueIn,
+                                        *(t for _, t, _, _ in extra.values())], Level)
+    pset.renameArguments(ARG0="mt", ARG1="db", ARG2="de", ARG3="dd",
+                         **{f"ARG{4 + i}": name for i, name in enumerate(extra)})
     pset.addPrimitive(operator.eq, [MachineTypeIn, MachineType], Bool, name="eq")
     for tin, tconst, feat, tag in ((BasementIn, Basement, 1, "db"), (PanelIn, Panel, 2, "de"),
                                    (DueIn, Due, 3, "dd")):
@@ -123,8 +167,15 @@ def hfs_primitive_set(schema: T.TreeSchema, levels: int,
         pset.addPrimitive(operator.gt, [tin, tconst], Bool, name=f"gt_{tag}")
         for v in range(max(1, schema.features[feat].high)):
             pset.addTerminal(v, tconst, name=f"{tag}_{v}")
+    for tag, (feat, tin, tconst, step) in extra.items():
+        pset.addPrimitive(operator.lt, [tin, tconst], Bool, name=f"lt_{tag}")
+        pset.addPrimitive(operator.gt, [tin, tconst], Bool, name=f"gt_{tag}")
+        low, high = schema.features[feat].low, schema.features[feat].high
+        for v in range(low - low % step, max(high, low + 1), step):
+            pset.addTerminal(v, tconst, name=f"{tag}_{v}".replace("-", "m"))
     pset.addPrimitive(_if_then_else, [Bool, Level, Level], Level, name="if_then_else")
-    for t in (MachineTypeIn, MachineType, BasementIn, Basement, PanelIn, Panel, DueIn, Due):
+    for t in (MachineTypeIn, MachineType, BasementIn, Basement, PanelIn, Panel, DueIn, Due,
+              *(x for _, tin, tc, _ in extra.values() for x in (tin, tc))):
         pset.addPrimitive(_identity, [t], t, name=f"id_{t.__name__}")
     for v in range(num_machine_types):
         pset.addTerminal(v, MachineType, name=f"mt_{v}")
@@ -388,7 +439,9 @@ class GPTrainer(EvolutionaryTrainer):
         super().__init__(env, hparams, verbose)
         builders = {
             "hfs": lambda: (hfs_primitive_set(self.schema, int(env.action_space.n),
-                                              num_machine_types), HFS_INPUTS),
+                                              num_machine_types),
+                            {**HFS_INPUTS, **({k: v[0] for k, v in HFS_RELATIVE_INPUTS.items()}
+                                              if len(self.schema.features) > 5 else {})}),
             "make-or-buy": lambda: (mob_primitive_set(boolean_ops), MOB_INPUTS),
         }
         if self.plant.name not in builders:
