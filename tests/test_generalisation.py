@@ -95,3 +95,19 @@ def test_evaluate_refuses_what_it_cannot_do(mob_run, tmp_path, capsys):
     assert main(["evaluate", str(mob_run), "--on", "list2", "--reference", "search",
                  "--seeds", "0", "--no-cache"]) == 1
     assert "seeds must be a positive integer" in capsys.readouterr().err
+
+
+def test_a_relative_policy_is_evaluated_on_its_own_observation(tmp_path, capsys):
+    run = _train(tmp_path, capsys, "gp", "--env", "hfs", "--dataset", "generated(n=20):train",
+                 "--observation", "relative", "--budget", "60", "--generations", "2",
+                 "--workers", "2,5,2")
+    saved = read_policy(run)
+    assert saved.env_kwargs == {"observation": "relative"}
+    assert saved.trained_on == "generated(n=20):train"
+    result = evaluate_on(saved, "generated(n=20):test:2", seeds=2, reference="none")
+    rows = result["targets"]["generated(n=20):test:2"]["rows"]
+    assert [r["seen_in_training"] for r in rows] == [None, None]  # an unbounded stream
+    assert all("reference_value" not in r and r["gap_to_bound_pct"] >= 0 for r in rows)
+    assert main(["train", "random", "--env", "hfs", "--observation", "relative",
+                 "--budget", "5", "--out", str(tmp_path / "r"), "--no-progress"]) == 1
+    assert "--observation applies to the policy methods" in capsys.readouterr().err
