@@ -111,3 +111,16 @@ def test_a_relative_policy_is_evaluated_on_its_own_observation(tmp_path, capsys)
     assert main(["train", "random", "--env", "hfs", "--observation", "relative",
                  "--budget", "5", "--out", str(tmp_path / "r"), "--no-progress"]) == 1
     assert "--observation applies to the policy methods" in capsys.readouterr().err
+
+
+def test_a_numeric_priority_policy_runs_on_other_sizes(tmp_path, capsys):
+    """PPO's HFS variant (Discrete(n) priorities) trained on 20 orders, applied to 10 and 40:
+    the env keeps the trained range of priorities (only their order matters)."""
+    run = _train(tmp_path, capsys, "ppo", "--env", "hfs", "--dataset", "generated(n=20):train",
+                 "--budget", "20", "--workers", "2,5,2", "--hp", "n_steps=64",
+                 "--hp", "batch_size=32")
+    result = evaluate_on(read_policy(run), "generated(n=10):test:1,generated(n=40):test:1",
+                         seeds=2, reference="none")
+    rows = [r for t in result["targets"].values() for r in t["rows"]]
+    assert [r["orders"] for r in rows] == [10, 40]
+    assert all(r["policy_mean"] >= r["lower_bound"] for r in rows)

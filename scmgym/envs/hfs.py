@@ -144,6 +144,8 @@ class HybridFlowShopEnv(gym.Env):
     | ``stations``, ``trucks_per_day``, ``pickup`` | 20, 1, ``"same_update"`` | plant options |
     | ``engine`` | ``"fast"`` | ``"fast"`` (compiled) or ``"simpy"``: identical episodes |
     | ``observation`` | ``"paper"`` | ``"paper"`` (5 features) or ``"relative"`` (9; above) |
+    | ``priorities`` | ``None`` | ``action="priority"``: ``Discrete(priorities)`` instead of |
+    |  |  | ``Discrete(n)`` (a policy trained on n orders, applied to another size) |
 
     With several datasets (a list or a generated split, :mod:`scmgym.core.instances`),
     ``reset()`` draws the episode's dataset from the env's RNG before the presentation order,
@@ -191,6 +193,7 @@ class HybridFlowShopEnv(gym.Env):
         pickup: Literal["same_update", "next_update"] = "same_update",
         engine: hfs.Engine = "fast",
         observation: Literal["paper", "relative"] = "paper",
+        priorities: int | None = None,
     ) -> None:
         self.source = instance_source("hfs", dataset, hfs.HFSInstance)
         self.workers = hfs.Workers.parse(workers)
@@ -208,10 +211,14 @@ class HybridFlowShopEnv(gym.Env):
         first = self.source.get(0)
         sample = [first] if self.source.single else self.source.sample()
         sizes = {x.n for x in sample}
-        if action == "priority" and len(sizes) > 1:
+        if priorities is not None and not (isinstance(priorities, int | np.integer)
+                                           and not isinstance(priorities, bool)
+                                           and priorities >= 1):
+            raise ValueError(f"priorities={priorities!r}; allowed: None or an integer >= 1")
+        if action == "priority" and priorities is None and len(sizes) > 1:
             raise ValueError(f"action='priority' needs one number of orders, but the datasets "
                              f"of {self.source.text!r} have {sorted(sizes)}; allowed: datasets "
-                             "of one size, or action='level'")
+                             "of one size, priorities=N, or action='level'")
         n_min = min(sizes)
         if action == "level" and not (isinstance(priority_levels, int | np.integer)
                                       and 1 <= priority_levels <= n_min):
@@ -238,7 +245,7 @@ class HybridFlowShopEnv(gym.Env):
             high[6], high[7], high[8] = 100, TYPE_LOAD.max(), 100
         self.observation_space = spaces.Box(low=low, high=high, dtype=np.int64)
         self.action_space = spaces.Discrete(self.priority_levels if action == "level"
-                                            else max(sizes))
+                                            else priorities or max(sizes))
         self._presentation: np.ndarray | None = None
         self._priorities: list[int] = []
         self._step = 0

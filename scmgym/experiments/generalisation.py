@@ -193,7 +193,12 @@ def evaluate_instance(saved: SavedPolicy, dataset: str, *, seeds: int = 100,
 
     problem = Problem(saved.plant, dataset, **{k: tuple(v) for k, v in saved.settings.items()})
     policy = saved.load() if policy is None else policy
-    ev = evaluate(policy, problem, seeds, stream=STREAM, env_kwargs=saved.env_kwargs)
+    env_kwargs = dict(saved.env_kwargs)
+    if env_kwargs.get("action") == "priority" and "priorities" not in env_kwargs:
+        # numeric priorities (PPO's HFS variant) keep the range the policy was trained with
+        # on an instance of another size: only their order matters
+        env_kwargs["priorities"] = int(policy.action_space.n)
+    ev = evaluate(policy, problem, seeds, stream=STREAM, env_kwargs=env_kwargs)
     values = np.asarray(ev["values"], dtype=float)
     inst = problem.instance
     row: dict[str, Any] = {"instance": inst.name, "orders": inst.n,
