@@ -256,7 +256,9 @@ _WORKER_CACHE: dict[Any, Any] = {}
 
 # -- many instances --------------------------------------------------------------------------
 
-def _aggregate(rows: list[dict[str, Any]], plant: str) -> dict[str, Any]:
+def aggregate(rows: list[dict[str, Any]], plant: str) -> dict[str, Any]:
+    """The aggregate of some instances' rows: means, 95 % t-intervals over the instances, the
+    worst instance and the baseline on the same scale."""
     key = "pct_of_reference" if plant == "make-or-buy" else "gap_to_reference_pct"
     out: dict[str, Any] = {"instances": len(rows),
                            "policy_mean": float(np.mean([r["policy_mean"] for r in rows])),
@@ -266,6 +268,12 @@ def _aggregate(rows: list[dict[str, Any]], plant: str) -> dict[str, Any]:
         out[key] = float(vals.mean())
         out[key + "_ci95"] = _ci95(vals)
         out["worst_" + key] = float(vals.min() if plant == "make-or-buy" else vals.max())
+    refs = [r for r in rows if r.get("reference_value")]
+    if refs:  # the baseline on the same scale (all-buy in %, EDD's gap in %)
+        base = [100.0 * r["baseline_value"] / r["reference_value"] if plant == "make-or-buy"
+                else 100.0 * (r["baseline_value"] - r["reference_value"]) / r["reference_value"]
+                for r in refs]
+        out["baseline_" + key] = float(np.mean(base))
     if plant == "hfs":
         gaps = np.array([r["gap_to_bound_pct"] for r in rows], dtype=float)
         out["gap_to_bound_pct"] = float(gaps.mean())
@@ -336,8 +344,8 @@ def evaluate_on(saved: SavedPolicy | str | Path, targets: str, *, seeds: int = 1
         n = parse_source(saved.plant, m).size
         group = [rows[i] for i in range(k, k + n)]
         k += n
-        out["targets"][m] = {"rows": group, "aggregate": _aggregate(group, saved.plant)}
-    out["overall"] = _aggregate([rows[i] for i in sorted(rows)], saved.plant)
+        out["targets"][m] = {"rows": group, "aggregate": aggregate(group, saved.plant)}
+    out["overall"] = aggregate([rows[i] for i in sorted(rows)], saved.plant)
     return out
 
 
@@ -426,11 +434,13 @@ def format_result(result: dict[str, Any]) -> str:
         if mob and "pct_of_reference" in a:
             lines.append(f"{target}: {a['instances']} instance(s), mean {a['pct_of_reference']:.2f}"
                          f" % of the reference (± {a['pct_of_reference_ci95']:.2f}, worst "
-                         f"{a['worst_pct_of_reference']:.2f} %)")
+                         f"{a['worst_pct_of_reference']:.2f} %; all-buy "
+                         f"{a['baseline_pct_of_reference']:.2f} %)")
         elif not mob:
             ref = (f"gap to the reference {a['gap_to_reference_pct']:.2f} % (± "
                    f"{a['gap_to_reference_pct_ci95']:.2f}, worst "
-                   f"{a['worst_gap_to_reference_pct']:.2f} %), "
+                   f"{a['worst_gap_to_reference_pct']:.2f} %; EDD "
+                   f"{a['baseline_gap_to_reference_pct']:.2f} %), "
                    if "gap_to_reference_pct" in a else "")
             lines.append(f"{target}: {a['instances']} instance(s), {ref}gap to the lower bound "
                          f"{a['gap_to_bound_pct']:.2f} %")

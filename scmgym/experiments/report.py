@@ -53,7 +53,7 @@ RANK_COLUMNS = ("group", "method", "average_rank", "problems", "methods",
                 "friedman_statistic", "friedman_p", "cd", "alpha", "note")
 
 GENERALISATION_COLUMNS = ("problem", "method", "test", "runs", "instances", "metric", "mean",
-                          "sd", "worst", "gap_to_bound_pct")
+                          "sd", "worst", "gap_to_bound_pct", "baseline")
 
 Block = tuple  # ("h", level, text) | ("p", text) | ("list", [text]) | ("code", text)
 #              | ("table", header, rows) | ("img", alt, relative path)
@@ -570,7 +570,28 @@ def _tree_blocks(st: dict[str, Any], trees: dict[str, list[dict[str, Any]]]) -> 
     return [("h", 2, "Best trees (simplified)")] + blocks if blocks else []
 
 
-def generalisation_rows(records: Sequence[dict[str, Any]],
+def _tested(out_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
+    """A record's test aggregates, recomputed from its run's ``generalisation.json`` when the
+    run directory is there (every figure of the current version), else the record's own."""
+    from scmgym.experiments.generalisation import GENERALISATION_FILE, aggregate
+
+    saved = record["generalisation"]
+    path = _run_path(out_dir, record) / GENERALISATION_FILE
+    if not (record.get("run_dir") and path.is_file()):
+        return saved
+    try:
+        data = json.loads(path.read_text())
+        plant = data["plant"]
+        parts = data["targets"]
+        return {**saved, "targets": {t: aggregate(part["rows"], plant)
+                                     for t, part in parts.items()},
+                "overall": aggregate([r for part in parts.values() for r in part["rows"]],
+                                     plant)}
+    except (OSError, ValueError, KeyError):
+        return saved
+
+
+def generalisation_rows(out_dir: Path, records: Sequence[dict[str, Any]],
                         problems: Sequence[dict[str, Any]],
                         methods: Sequence[str]) -> list[dict[str, Any]]:
     """Per training problem, policy method and test target: the runs' aggregate on the test
@@ -579,7 +600,7 @@ def generalisation_rows(records: Sequence[dict[str, Any]],
     rows = []
     for p in problems:
         for m in methods:
-            tested = [r["generalisation"] for r in records if r["problem"] == p["id"]
+            tested = [_tested(out_dir, r) for r in records if r["problem"] == p["id"]
                       and r["method"] == m and r.get("generalisation")]
             if not tested:
                 continue
@@ -595,6 +616,7 @@ def generalisation_rows(records: Sequence[dict[str, Any]],
                 vals = np.array([a[key] for a in aggs if a and a.get(key) is not None])
                 worst = [a.get("worst_" + key) for a in aggs if a]
                 bound = [a["gap_to_bound_pct"] for a in aggs if a and "gap_to_bound_pct" in a]
+                base = [a["baseline_" + key] for a in aggs if a and "baseline_" + key in a]
                 rows.append({
                     "problem": p["id"], "method": m, "test": target, "runs": len(vals),
                     "instances": aggs[0]["instances"] if aggs[0] else 0, "metric": key,
@@ -602,7 +624,8 @@ def generalisation_rows(records: Sequence[dict[str, Any]],
                     "sd": float(vals.std(ddof=1)) if vals.size > 1 else None,
                     "worst": (min if key == "pct_of_reference" else max)(worst) if worst
                     else None,
-                    "gap_to_bound_pct": float(np.mean(bound)) if bound else None})
+                    "gap_to_bound_pct": float(np.mean(bound)) if bound else None,
+                    "baseline": float(np.mean(base)) if base else None})
     return rows
 
 
@@ -618,13 +641,15 @@ def _generalisation_blocks(rows: Sequence[dict[str, Any]], figures: dict[str, Pa
               "mean revenue on the same seeds (higher is better), HFS as the gap of the mean "
               "makespan to a per-instance GA search in % (lower is better). Mean ± sd over "
               "the runs (seeds) of the mean over the instances; worst: the worst instance of "
-              "any run. Per row: `generalisation.csv`.")]
+              "any run; the baseline (all-buy, EDD: no learning) on the same scale. Per row: "
+              "`generalisation.csv`.")]
     for metric, head in (("pct_of_reference", "% of reference"),
                          ("gap_to_reference_pct", "gap to reference %")):
         mine = [r for r in rows if r["metric"] == metric]
         if not mine:
             continue
-        header = ["trained on", "method", "test", "instances", head, "worst"]
+        base = "EDD" if metric == "gap_to_reference_pct" else "all-buy"
+        header = ["trained on", "method", "test", "instances", head, "worst", base]
         if metric == "gap_to_reference_pct":
             header.append("gap to bound %")
         table = []
@@ -632,7 +657,8 @@ def _generalisation_blocks(rows: Sequence[dict[str, Any]], figures: dict[str, Pa
             cell = "n/a" if r["mean"] is None else _fmt(r["mean"], 2) + (
                 "" if r["sd"] is None else f" ± {_fmt(r['sd'], 2)}") + f" ({r['runs']})"
             line = [r["problem"], r["method"], r["test"], r["instances"], cell,
-                    "n/a" if r["worst"] is None else _fmt(r["worst"], 2)]
+                    "n/a" if r["worst"] is None else _fmt(r["worst"], 2),
+                    "n/a" if r["baseline"] is None else _fmt(r["baseline"], 2)]
             if metric == "gap_to_reference_pct":
                 line.append("n/a" if r["gap_to_bound_pct"] is None
                             else _fmt(r["gap_to_bound_pct"], 2))
@@ -739,7 +765,7 @@ def write_report(out_dir: str | Path, *, records: Sequence[dict[str, Any]] | Non
         if cd_file is not None:
             files[f"cd_{slug(g['group'])}"] = cd_file
         blocks += _rank_blocks(g, cd_file, report_dir)
-    gen_rows = generalisation_rows(records, st["problems"], methods)
+    gen_rows = generalisation_rows(out_dir, records, st["problems"], methods)
     if gen_rows:
         files["generalisation_csv"] = _write_csv(report_dir / "generalisation.csv",
                                                  GENERALISATION_COLUMNS, gen_rows)
