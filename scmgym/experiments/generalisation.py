@@ -136,7 +136,10 @@ def _cached(cache: Path | None, key: dict[str, Any], compute):
             pass
     value = compute()
     file.parent.mkdir(parents=True, exist_ok=True)
-    write_json(file, {"key": key, "value": value})
+    # a temporary file of this process's own: parallel runs may solve the same reference
+    tmp = file.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"key": key, "value": value}, indent=2))
+    os.replace(tmp, file)
     return value
 
 
