@@ -135,6 +135,8 @@ def test_reproduce_end_to_end_resumes_and_records_each_run_once(tmp_path, capsys
     assert reproduce("--suite", str(suite), "--runs", "3", "--methods", "random",
                      "--problems", "hfs:d1", "--out", str(out)) == 0
     assert "1 run now" in capsys.readouterr().out and len(read_records(out)) == 10
+    # the folder's description is still the whole suite's, digest included
+    assert json.loads((out / "suite.json").read_text())["digest"] == load_suite(suite).digest()
     assert reproduce("--suite", str(suite), "--budget", "40", "--out", str(out)) == 1
     assert "another budget" in capsys.readouterr().err
 

@@ -20,6 +20,7 @@ ever recorded twice. A folder holds one suite: calling it with settings that cha
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -154,10 +155,14 @@ def _merged_info(out: Path, suite: Suite) -> dict[str, Any]:
         for p in info["problems"]:
             old = next((q for q in saved["problems"] if q["id"] == p["id"]), None)
             if old is not None:
-                p["methods"] = [m for m in old["methods"] if m not in p["methods"]] + \
-                    p["methods"]
+                p["methods"] = old["methods"] + [m for m in p["methods"]
+                                                 if m not in old["methods"]]
         info["methods"] = {**saved.get("methods", {}), **info["methods"]}
         info["runs"] = max(info["runs"], saved.get("runs", 0))
+        # the digest of what the folder holds (not of this call's subset)
+        identity = {k: info[k] for k in suite.identity()}
+        info["digest"] = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()
+                                        ).hexdigest()[:16]
     return info
 
 
