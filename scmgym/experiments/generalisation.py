@@ -319,13 +319,14 @@ def evaluate_on(saved: SavedPolicy | str | Path, targets: str, *, seeds: int = 1
                         allowed=", ".join(REFERENCES[saved.plant]))
     members = split_top_level(targets)
     tasks: list[tuple[int, str]] = []
+    spans: dict[str, range] = {}  # target -> the indices of its instances' tasks
     for m in members:
         source = parse_source(saved.plant, m)
         if not source.bounded:
             raise DataError("a test set must be finite", value=m,
                             allowed="a split with a count, e.g. generated:test:50")
-        first = len(tasks)
-        tasks += [(first + i, name) for i, name in enumerate(source.names)]
+        spans[m] = range(len(tasks), len(tasks) + source.size)
+        tasks += [(i, name) for i, name in zip(spans[m], source.names, strict=True)]
     trained = _training_digests(saved)
     options = {"seeds": seeds, "reference": kind, "search_budget": search_budget,
                "milp_time_limit": milp_time_limit, "cache": cache, "trained": trained}
@@ -342,11 +343,8 @@ def evaluate_on(saved: SavedPolicy | str | Path, targets: str, *, seeds: int = 1
                            "plant": saved.plant, "settings": saved.settings,
                            "trained_on": saved.trained_on, "seeds": seeds, "stream": STREAM,
                            "reference": kind, "targets": {}}
-    k = 0
-    for m in members:
-        n = parse_source(saved.plant, m).size
-        group = [rows[i] for i in range(k, k + n)]
-        k += n
+    for m, indices in spans.items():
+        group = [rows[i] for i in indices]
         out["targets"][m] = {"rows": group, "aggregate": aggregate(group, saved.plant)}
     out["overall"] = aggregate([rows[i] for i in sorted(rows)], saved.plant)
     return out
