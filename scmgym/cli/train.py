@@ -37,6 +37,8 @@ _FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "max_height": ("max_height", ("gp",)),
     "boolean_ops": ("boolean_ops", ("gp",)),
     "time_limit": ("time_limit", ("milp",)),
+    "preset": ("preset", ("eldt", "gp")),
+    "conditions": ("conditions", ("eldt", "gp")),
 }
 
 
@@ -88,6 +90,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--boolean-ops", action="store_true", default=None,
                    help="GP make-or-buy: add and/or/not primitives")
     p.add_argument("--time-limit", type=float, default=None, help="MILP: solver seconds (300)")
+    p.add_argument("--preset", choices=("paper", "strong"), default=None,
+                   help="ELDT, GP: the study's settings (paper, default) or the ones that "
+                   "measure best (strong: docs/trainers.md); other flags override a preset")
+    p.add_argument("--conditions", choices=("constant", "pairs"), default=None,
+                   help="ELDT, GP: conditions against constants (default) or also between "
+                   "two features of the same unit (pairs; needs --observation extended or "
+                   "relative)")
     p.add_argument("--hp", action="append", default=[], metavar="NAME=VALUE",
                    help="any other hyperparameter of the method (VALUE read as JSON, else as "
                    "text); repeatable")
@@ -154,7 +163,8 @@ def _hparams(args: argparse.Namespace) -> dict[str, Any]:
 #: --no-progress (everything else comes from the run's config.json).
 _TRAIN_FLAGS = ("method", "env", "dataset", "workers", "levels", "observation", "seed", "out",
                 "generations", "population", "episodes", "rotation", "replacement",
-                "lamarckian", "max_height", "boolean_ops", "time_limit", "hp", "eval_episodes")
+                "lamarckian", "max_height", "boolean_ops", "time_limit", "preset", "conditions",
+                "hp", "eval_episodes")
 #: --engine may be given with --resume: the engines give the same results.
 
 

@@ -44,6 +44,12 @@ def _hfs_simulate_many(problem, solutions, seeds) -> np.ndarray:
                              engine=problem.engine)
 
 
+#: HFS relative observation: feature -> (unit, constant step).
+HFS_UNITS = {"basement_day": ("days", 1), "panel_day": ("days", 1), "due_day": ("days", 1),
+             "remaining": ("orders", 1), "slack": ("days", 1), "due_rank": ("%", 5),
+             "load": ("worker-days", 1), "remaining_pct": ("% of orders", 5)}
+
+
 def _hfs_tree_schema(env) -> TreeSchema:
     from scmgym.simulators import hfs
 
@@ -51,7 +57,11 @@ def _hfs_tree_schema(env) -> TreeSchema:
     low = np.asarray(base.observation_space.low)
     high = np.asarray(base.observation_space.high)
     cats = tuple(sorted(hfs.TYPE_CODES, key=hfs.TYPE_CODES.get))
-    feats = tuple(Feature(n, int(lo), int(hi), cats if i == 0 else None)
+    # The study's observation keeps the study's plain rendering; the relative one declares
+    # units and constant steps (HFS_UNITS) for the schema-driven grammars.
+    units = {} if base.observation_mode == "paper" else HFS_UNITS
+    feats = tuple(Feature(n, int(lo), int(hi), cats if i == 0 else None,
+                          **dict(zip(("unit", "step"), units.get(n, (None, 1)))))
                   for i, (n, lo, hi) in enumerate(zip(base.feature_names, low, high,
                                                       strict=True)))
     word = "level" if base.action_mode == "level" else "priority"
@@ -132,12 +142,30 @@ def _mob_simulate_many(problem, solutions, seeds) -> np.ndarray:
                              engine=problem.engine)
 
 
+#: Make-or-buy extended observation: constant step (days) of the time features, and the
+#: slack's constants: from -400 days (beyond the longest order's processing time) to 400.
+MOB_TIME_STEP = 5
+MOB_SLACK_THRESHOLDS = (-400, 400)
+
+
 def _mob_tree_schema(env) -> TreeSchema:
+    """a, b, c (components); extended: deadline, plant time and slack in days, their
+    constants every 5 days: the deadline's and plant time's over [0, latest deadline] (a plant
+    time beyond it makes every order late), the slack's over [-400, 400]."""
     base = env.unwrapped
     low = np.asarray(base.observation_space.low)
     high = np.asarray(base.observation_space.high)
-    feats = tuple(Feature(n, int(np.floor(lo)), int(np.ceil(hi)))
-                  for n, lo, hi in zip(base.feature_names, low, high, strict=True))
+    domains = [(int(np.floor(lo)), int(np.ceil(hi))) for lo, hi in zip(low, high, strict=True)]
+    if base.observation_mode == "paper":
+        feats = tuple(Feature(n, lo, hi) for n, (lo, hi) in zip(base.feature_names, domains,
+                                                                 strict=True))
+        return TreeSchema(feats, ("make", "buy"))
+    latest = domains[3][1]
+    extra = {"deadline": {"thresholds": (0, latest)}, "plant_time": {"thresholds": (0, latest)},
+             "slack": {"thresholds": MOB_SLACK_THRESHOLDS}}
+    feats = tuple(Feature(n, lo, hi, unit="days" if n in extra else "components",
+                          step=MOB_TIME_STEP if n in extra else 1, **extra.get(n, {}))
+                  for n, (lo, hi) in zip(base.feature_names, domains, strict=True))
     return TreeSchema(feats, ("make", "buy"))
 
 

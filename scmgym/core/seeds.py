@@ -19,7 +19,10 @@ import numpy as np
 STREAMS: dict[str, int] = {"search": 0, "reevaluation": 1, "test": 2, "validation": 3,
                            # generated instances of the splits (scmgym.core.instances)
                            "instances-train": 4, "instances-validation": 5,
-                           "instances-test": 6}
+                           "instances-test": 6,
+                           # the make-or-buy oracle's duration samples; the tree trainers'
+                           # leaf-fitting episodes (root: the run's seed)
+                           "oracle": 7, "leaf-fit": 8}
 
 
 def stream_seed(purpose: str, index: int, root: int = 0) -> int:

@@ -18,7 +18,7 @@ An interrupted run (Ctrl-C, SIGTERM) raises :class:`~scmgym.errors.RunInterrupte
 writing its best policy so far; it writes no ``result.json``, so it is not taken as finished.
 
 >>> sorted(METHODS)
-['aco', 'edd', 'eldt', 'ga', 'gp', 'milp', 'ppo', 'random', 'tpe']
+['aco', 'edd', 'eldt', 'ga', 'gp', 'milp', 'oracle', 'ppo', 'random', 'tpe']
 """
 
 from __future__ import annotations
@@ -145,7 +145,57 @@ _schedule_method("ga", "genetic algorithm (DEAP operators)",
 _schedule_method("aco", "ant colony system", "scmgym.baselines.aco:ant_colony")
 
 
+@register_method("oracle", "schedule", "make-or-buy reference: a dynamic programme over expected "
+                 "processing times that observes the plant time (not a fixed plan)",
+                 deterministic=True, plants=("make-or-buy",))
+def run_oracle(problem: Problem, budget: int, seed: int, run_dir: Path | None = None, *,
+               durations: str = "simulated", samples: int = 30, grid: float = 1.0
+               ) -> RunResult:
+    """The make-or-buy reference policy (:mod:`scmgym.policies.oracle`): built from the order
+    list without simulating, then played once (its history row); the comparison judges it over
+    fresh seeds like every method's outcome. It reads the plant time at every order, which a
+    plan decided in advance cannot: it is the "best-known" reference, not a competitor. Its
+    duration samples are simulations outside the budget (30 x n by default): it is not a
+    search under the study's budget."""
+    from scmgym.policies.base import run_episode
+    from scmgym.policies.oracle import OraclePolicy
+
+    start = time.perf_counter()
+    policy = OraclePolicy.for_instance(problem.instance, durations=durations, samples=samples,
+                                       grid=grid, engine=problem.engine)
+    evaluator = BudgetedEvaluator(problem, budget, seed=seed,
+                                  history_path=_history_path(run_dir))
+    try:
+        env = problem.make_env(**policy.env_kwargs)
+        total, info = run_episode(policy, env, seed)
+        evaluator.record(float(info["objective"]), info["solution"], episode_return=total)
+    finally:
+        evaluator.close()
+    return RunResult(method="oracle", problem=problem.label, seed=seed,
+                     best_value=evaluator.best_value, best_solution=evaluator.best_solution,
+                     simulations=evaluator.used, wall_seconds=time.perf_counter() - start,
+                     history=evaluator.rows, policy=policy.to_dict(),
+                     extra={"hparams": {"durations": durations, "samples": samples,
+                                        "grid": grid}, "status": "done"})
+
+
 # -- policy-learning methods ----------------------------------------------------------------------
+
+
+def expand_preset(method: str, hparams: dict[str, Any]) -> dict[str, Any]:
+    """The hyperparameters with a ``preset`` name replaced by the trainer's preset values
+    (``PRESETS`` of the trainer class; the values given beside it win)."""
+    if "preset" not in hparams:
+        return dict(hparams)
+    rest = dict(hparams)
+    name = rest.pop("preset")
+    target = getattr(get_method(method).adapter, "trainer", None)
+    presets = getattr(resolve(target), "PRESETS", {}) if target else {}
+    if name not in presets:
+        raise DataError(f"{method} has no preset {name!r}" if presets
+                        else f"{method} has no presets", value=name,
+                        allowed=", ".join(presets) or "none (remove 'preset')")
+    return {**presets[name], **rest}
 
 
 def _tree_trainer(name: str, target: str, summary: str) -> None:
@@ -153,6 +203,7 @@ def _tree_trainer(name: str, target: str, summary: str) -> None:
                 resume: bool = False, verbose: int = 0, env_kwargs: dict | None = None,
                 **hparams: Any) -> RunResult:
         env_kwargs = dict(env_kwargs or {})
+        hparams = expand_preset(name, hparams)
         trainer = resolve(target)(problem.make_env(**env_kwargs), seed=seed, verbose=verbose,
                                   **hparams)
         trainer.learn(budget=budget, run_dir=run_dir, resume=resume)
@@ -352,12 +403,13 @@ def check_method(method: str, problem: Problem, budget: int,
                         allowed=f"a single dataset, or a policy method ({policy_methods})")
     if not (isinstance(budget, int) and budget >= 1):
         raise DataError("budget must be a positive number of simulations", value=budget)
+    hparams = expand_preset(method, hparams or {})
     for attr, skip in (("target", ("ev", "seed")), ("trainer", ("env", "seed", "verbose"))):
         if getattr(spec.adapter, attr, None) is not None:
-            _check_names(method, resolve(getattr(spec.adapter, attr)), hparams or {}, skip)
+            _check_names(method, resolve(getattr(spec.adapter, attr)), hparams, skip)
     trainer = getattr(spec.adapter, "trainer", None)
     if trainer is not None:
-        hp = dict(hparams or {})
+        hp = dict(hparams)
         built = resolve(trainer)(problem.make_env(**hp.pop("env_kwargs", {})), **hp)
         if budget < built.min_budget():
             raise DataError(f"the budget is too small for {method} to evaluate its initial "

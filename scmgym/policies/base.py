@@ -217,7 +217,7 @@ def check_policy_data(data: Any) -> None:
     if data.get("version") != FORMAT_VERSION:
         raise ValueError(f"policy format version {data.get('version')!r}; allowed: "
                          f"{FORMAT_VERSION} (this version of scmgym)")
-    kinds = [*_KINDS, PlanPolicy.kind, "sb3-ppo"]
+    kinds = [*_KINDS, PlanPolicy.kind, "sb3-ppo", "oracle"]
     if data.get("kind") not in kinds:
         raise ValueError(f"unknown policy kind {data.get('kind')!r}; allowed: "
                          f"{', '.join(kinds)}")
@@ -229,6 +229,14 @@ def check_policy_data(data: Any) -> None:
         sol = data.get("solution")
         if not (isinstance(sol, list) and all(isinstance(x, int) for x in sol)):
             raise ValueError("a plan's solution must be a list of integers")
+        return
+    if data["kind"] == "oracle":
+        counts, deadlines = data.get("counts"), data.get("deadlines")
+        if not (isinstance(counts, list) and isinstance(deadlines, list)
+                and len(counts) == len(deadlines)
+                and all(isinstance(c, list) and len(c) == 3 for c in counts)):
+            raise ValueError("an oracle policy holds counts (one [a, b, c] per order) and "
+                             "deadlines (one per order)")
         return
     schema = data.get("schema")
     if not (isinstance(schema, dict) and isinstance(schema.get("features"), list)
@@ -270,6 +278,10 @@ def policy_from_dict(data: dict[str, Any]) -> TreePolicy | PlanPolicy:
                          "stable_baselines3.PPO.load)")
     if data["kind"] == PlanPolicy.kind:
         return PlanPolicy(data["solution"], data.get("meta"))
+    if data["kind"] == "oracle":
+        from scmgym.policies.oracle import OraclePolicy
+
+        return OraclePolicy.from_dict(data)
     return _KINDS[data["kind"]]._from_dict(data)
 
 

@@ -230,7 +230,7 @@ def _operand_text(operand: Operand, schema: TreeSchema, other: Operand | None = 
     if isinstance(operand, Var):
         return schema.features[operand.index].name
     if isinstance(other, Var):
-        return schema.features[other.index].format_value(int(operand))
+        return schema.features[other.index].format_constant(int(operand))
     return str(operand)
 
 
@@ -257,7 +257,7 @@ def to_text(node: Node, schema: TreeSchema, *, indent: str = "    ") -> str:
     return "\n".join(lines)
 
 
-def _identifier(name: str) -> str:
+def identifier(name: str) -> str:
     ident = "".join(ch if ch.isalnum() else "_" for ch in name)
     return ident if ident and not ident[0].isdigit() else f"f_{ident}"
 
@@ -268,7 +268,7 @@ def to_python(node: Node, schema: TreeSchema, *, name: str = "policy") -> str:
     The function needs nothing but Python; it returns the action index (names in comments and in
     the module-level ``ACTIONS`` tuple).
     """
-    args = [_identifier(f.name) for f in schema.features]
+    args = [identifier(f.name) for f in schema.features]
     out = [f"ACTIONS = {tuple(schema.actions)!r}", "", "",
            f"def {name}({', '.join(args)}):",
            '    """Return the action index (see ACTIONS) for one observation."""']

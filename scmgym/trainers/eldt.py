@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 from deap import base, tools
 
-from scmgym.errors import BudgetExhausted
 from scmgym.policies import DecisionTreePolicy
 from scmgym.policies import tree as T
 from scmgym.policies.batch import FlatTree, leaf_indices
@@ -49,24 +48,31 @@ class Grammar:
 
     ``bt -> <if>``;
     ``if -> if <condition>: <action> else: <action>`` (and, when ``eq_feature`` is set, a second
-    alternative ``if <condition_eq>: ...``);
+    alternative ``if <condition_eq>: ...``; when ``pairs`` is set, a last alternative
+    ``if <condition_pair>: ...``);
     ``condition -> _in_k <comp_op> <const_k>`` for each k in ``compare_features``;
-    ``condition_eq -> _in_e == <const_e>``; ``action -> leaf | <if>``; ``comp_op -> < | >``.
+    ``condition_eq -> _in_e == <const_e>``; ``condition_pair -> _in_i <comp_op> _in_j`` for
+    each (i, j) in ``pairs``; ``action -> leaf | <if>``; ``comp_op -> < | >``.
     Each expansion of a nonterminal consumes one codon; alternative = codon mod (number of
     alternatives).
 
     Attributes:
         compare_features: features tested with < and >, in grammar order.
         constants: per feature, the number of constants m it is compared with: the values
-            low..low+m-1, with low its offset (0 unless ``offsets`` says otherwise).
+            low, low + step, ..., low + (m - 1) step, with low its offset (0 unless
+            ``offsets`` says otherwise) and step 1 unless ``steps`` says otherwise.
         eq_feature: the feature tested with == (the HFS machine type), or None.
-        offsets: (feature, low) of the features whose constants start below 0.
+        offsets: (feature, low) of the features whose constants do not start at 0.
+        steps: (feature, step) of the features whose constants are not consecutive.
+        pairs: (i, j) of the features compared with each other (same unit), or ().
     """
 
     compare_features: tuple[int, ...]
     constants: tuple[tuple[int, int], ...]  # (feature, count) pairs
     eq_feature: int | None = None
     offsets: tuple[tuple[int, int], ...] = ()
+    steps: tuple[tuple[int, int], ...] = ()
+    pairs: tuple[tuple[int, int], ...] = ()
 
     def n_constants(self, feature: int) -> int:
         return self._constant_counts[feature]
@@ -75,9 +81,18 @@ class Grammar:
         """The smallest constant of a feature's conditions."""
         return dict(self.offsets).get(feature, 0)
 
+    def constant(self, feature: int, index: int) -> int:
+        """Constant number ``index`` of a feature's conditions."""
+        return self.offset(feature) + index * dict(self.steps).get(feature, 1)
+
     @functools.cached_property
     def _constant_counts(self) -> dict[int, int]:
         return dict(self.constants)
+
+    @property
+    def alternatives(self) -> int:
+        """Alternatives of ``<if>``: constant conditions, then == (if any), then pairs."""
+        return 1 + (self.eq_feature is not None) + bool(self.pairs)
 
     @classmethod
     def make_or_buy(cls) -> Grammar:
@@ -87,10 +102,9 @@ class Grammar:
     @classmethod
     def hfs(cls, schema: T.TreeSchema, num_machine_types: int = 12) -> Grammar:
         """Machine-type equality; < and > on every other feature of the observation
-        (basement, panel, due date and remaining orders in the study's; the relative
-        observation's slack, due rank, load and remaining share too), with constants
+        (basement, panel, due date and remaining orders in the study's), with constants
         low..max-1 of each feature over the dataset (the original's ``range(max)``; low is 0
-        but for a feature that can be negative, the slack)."""
+        but for a feature that can be negative)."""
         others = tuple(range(1, len(schema.features)))
         lows = {k: min(0, int(schema.features[k].low)) for k in others}
         consts = ((0, num_machine_types),) + tuple(
@@ -99,13 +113,56 @@ class Grammar:
         return cls(others, consts, eq_feature=0, offsets=offsets)
 
     @classmethod
+    def from_schema(cls, schema: T.TreeSchema, *, pairs: bool = False) -> Grammar:
+        """The grammar of any tree schema: < and > on every non-categorical feature, with the
+        constants it declares (:meth:`~scmgym.core.schema.Feature.constants`: its thresholds
+        in its step); == on the first categorical feature, if any; with ``pairs``, < and > between
+        two features of the same unit (:meth:`~scmgym.core.schema.TreeSchema.comparable_pairs`).
+
+        Raises:
+            ValueError: ``pairs`` but no two features share a unit.
+        """
+        feats = schema.features
+        cats = [k for k, f in enumerate(feats) if f.categories is not None]
+        compare = tuple(k for k, f in enumerate(feats) if f.categories is None)
+        if not compare:
+            raise ValueError("the tree schema has no feature to compare with a constant")
+        values = {k: feats[k].constants() for k in (*compare, *cats[:1])}
+        consts = tuple((k, len(values[k])) for k in (*cats[:1], *compare))
+        offsets = tuple((k, v[0]) for k, v in values.items() if v[0] != 0)
+        steps = tuple((k, feats[k].step) for k in compare if feats[k].step != 1)
+        pair_list = schema.comparable_pairs() if pairs else ()
+        if pairs and not pair_list:
+            raise ValueError(f"conditions='pairs' needs two features of the same unit; the "
+                             f"observation's features ({', '.join(schema.names)}) declare none; "
+                             "allowed: conditions='constant', or an observation with units "
+                             "(make-or-buy 'extended', HFS 'relative')")
+        return cls(compare, consts, eq_feature=cats[0] if cats else None, offsets=offsets,
+                   steps=steps, pairs=pair_list)
+
+    @classmethod
     def for_plant(cls, plant: str, schema: T.TreeSchema) -> Grammar:
-        """The grammar of a registered plant's env (schema: that env's tree schema)."""
+        """The study's grammar of a registered plant's env (schema: that env's tree schema)."""
         builders = {"hfs": cls.hfs, "make-or-buy": lambda _schema: cls.make_or_buy()}
         if plant not in builders:
             raise ValueError(f"ELDT has no grammar for plant {plant!r}; allowed: "
                              f"{', '.join(builders)}")
         return builders[plant](schema)
+
+
+#: How ELDT's conditions compare: with constants only (the study), or also two features of a
+#: unit (``slack < 0`` needs no pair, ``deadline < plant_time`` does).
+CONDITIONS = ("constant", "pairs")
+
+
+def grammar_for_env(env, plant: str, schema: T.TreeSchema, conditions: str = "constant"
+                    ) -> Grammar:
+    """The study's grammar on the study's observation with constant conditions; the
+    schema-driven one (:meth:`Grammar.from_schema`) on any other observation or with pairs."""
+    if getattr(env.unwrapped, "observation_mode", "paper") == "paper" and \
+            conditions == "constant":
+        return Grammar.for_plant(plant, schema)
+    return Grammar.from_schema(schema, pairs=conditions == "pairs")
 
 
 class _Invalid(Exception):
@@ -134,19 +191,24 @@ def decode(genotype: Sequence[int], grammar: Grammar, max_wraps: int = 10) -> T.
     def expand_if(level: int) -> T.Node:
         if level >= MAX_NESTING:
             raise _Invalid
-        alt = codon(2 if grammar.eq_feature is not None else 1)
+        alt = codon(grammar.alternatives)
+        rhs: T.Operand
         if alt == 0:
             k = grammar.compare_features[codon(len(grammar.compare_features))]
             op = ("<", ">")[codon(2)]
-            const = codon(grammar.n_constants(k)) + grammar.offset(k)
-        else:
+            rhs = grammar.constant(k, codon(grammar.n_constants(k)))
+        elif alt == 1 and grammar.eq_feature is not None:
             k = grammar.eq_feature
             codon(1)  # condition_eq has one production
             op = "=="
-            const = codon(grammar.n_constants(k))
+            rhs = grammar.constant(k, codon(grammar.n_constants(k)))
+        else:
+            k, j = grammar.pairs[codon(len(grammar.pairs))]
+            op = ("<", ">")[codon(2)]
+            rhs = T.Var(j)
         then = expand_action(level)
         other = expand_action(level)
-        return T.Split(T.Var(k), op, const, then, other)
+        return T.Split(T.Var(k), op, rhs, then, other)
 
     def expand_action(level: int) -> T.Node:
         return T.Leaf(0) if codon(2) == 0 else expand_if(level + 1)
@@ -179,7 +241,8 @@ def _q_steps(rng, leaves, q, visits, last_action, last_leaf, reward, lr, gamma, 
         if prev >= 0:
             a = last_action[prev]
             target = reward + gamma * q[k].max()
-            q[prev, a] += lr * (target - q[prev, a])
+            step = lr if lr > 0.0 else 1.0 / (visits[prev, a] - 1)
+            q[prev, a] += step * (target - q[prev, a])
         prev = k
         if rng.uniform() < eps:
             action = rng.integers(0, n_actions)
@@ -200,10 +263,14 @@ class QTree:
     ``q`` (leaves x actions) and ``visits`` are arrays; :meth:`act` decides one step and
     :meth:`act_many` a whole open-loop episode with the same updates and random draws (numpy's
     ``choice`` among tied actions is ``best[integers(0, len(best))]``, the draw it makes).
+
+    ``learning_rate="auto"``: the n-th update of a leaf's action value steps by 1/n, so the value
+    is the mean of the targets it has seen (the first update replaces the random initial value);
+    ``visits`` starts at 1 and counts the choices, so the n-th update sees ``visits = n + 1``.
     """
 
     def __init__(self, root: T.Node, n_actions: int, rng: np.random.Generator, *,
-                 learning_rate: float, discount: float, epsilon: float,
+                 learning_rate: float | str, discount: float, epsilon: float,
                  init_q: Sequence[Sequence[float] | None] | None = None) -> None:
         self.root = root
         self.n_leaves = T.count_leaves(root)
@@ -216,7 +283,9 @@ class QTree:
         self._flat: FlatTree | None = None
         self.rng = rng
         self.n_actions = n_actions
-        self.lr, self.gamma, self.eps = learning_rate, discount, epsilon
+        # lr 0.0 stands for "auto" (1/n) in the compiled update
+        self.lr = 0.0 if learning_rate == "auto" else float(learning_rate)
+        self.gamma, self.eps = discount, epsilon
         self.last_leaf: int | None = None
         self.reward = 0.0
 
@@ -230,7 +299,8 @@ class QTree:
             j = self.last_leaf
             a = self.last_action[j]
             target = self.reward + self.gamma * float(self.q[k].max())
-            self.q[j][a] += self.lr * (target - self.q[j][a])
+            step = self.lr if self.lr > 0.0 else 1.0 / (self.visits[j][a] - 1)
+            self.q[j][a] += step * (target - self.q[j][a])
         self.last_leaf = k
         if self.rng.uniform() < self.eps:
             action = int(self.rng.integers(self.n_actions))
@@ -295,10 +365,20 @@ class ELDT(EvolutionaryTrainer):
         crossover_prob, mutation_prob, mutation_indpb, tournament_size: DEAP operators
             (published: 0.5, 0.5, 0.1, 2).
         episodes_per_evaluation: episodes per fitness evaluation (published: 5).
-        learning_rate, discount, epsilon: the leaves' Q-learning (0.001, 0.05, 0.05).
+        learning_rate, discount, epsilon: the leaves' Q-learning (0.001, 0.05, 0.05);
+            ``learning_rate="auto"`` steps the n-th update of a leaf's value by 1/n
+            (:class:`QTree`).
         max_wraps: codon wraps allowed when decoding (10).
         replacement: ``"slotwise"`` (faithful) or ``"parents"``.
         lamarckian: offspring inherit their parent's Q-tables.
+        conditions: ``"constant"`` (the study: a feature against a constant) or ``"pairs"``
+            (also two features of the same unit; :data:`CONDITIONS`). The study's grammar is
+            used on the study's observation with constant conditions, the schema-driven one
+            (:meth:`Grammar.from_schema`) otherwise.
+        leaf_fit: the share of the budget kept for a final leaf-fitting pass (0: none, the
+            study), which sets each leaf of the best tree to its best action by simulation
+            (:meth:`~scmgym.trainers.evolution.EvolutionaryTrainer._fit_leaves`);
+            leaf_fit_episodes: the episodes each candidate is played on (20).
         rotation: on a distribution of instances, ``"episode"`` (each episode draws its
             instance) or ``"generation"`` (a generation's individuals play the same
             instances; :data:`~scmgym.trainers.evolution.ROTATIONS`).
@@ -314,6 +394,12 @@ class ELDT(EvolutionaryTrainer):
 
     method = "eldt"
 
+    #: ``preset="paper"``: the study's settings (the defaults); ``"strong"``: what measures
+    #: best (docs/trainers.md, "Presets"): leaf values as means (``learning_rate="auto"``),
+    #: Q-tables inherited, and a leaf-fitting pass on a tenth of the budget.
+    PRESETS = {"paper": {}, "strong": {"learning_rate": "auto", "lamarckian": True,
+                                       "leaf_fit": 0.1, "leaf_fit_episodes": 20}}
+
     def __init__(self, env, *, population_size: int = 5, generations: int = 200,
                  genotype_length: int = 100, codon_max: int = 40000,
                  crossover_prob: float = 0.5, mutation_prob: float = 0.5,
@@ -321,15 +407,19 @@ class ELDT(EvolutionaryTrainer):
                  episodes_per_evaluation: int = 5,
                  learning_rate: float = 0.001, discount: float = 0.05, epsilon: float = 0.05,
                  max_wraps: int = 10, replacement: str = "slotwise", lamarckian: bool = False,
-                 rotation: str = "episode", seed: int = 0, verbose: int = 0) -> None:
+                 rotation: str = "episode", conditions: str = "constant",
+                 leaf_fit: float = 0.0, leaf_fit_episodes: int = 20, seed: int = 0,
+                 verbose: int = 0) -> None:
         check_param("genotype_length", genotype_length, genotype_length >= 1, "an integer >= 1")
         check_param("codon_max", codon_max, codon_max >= 1, "an integer >= 1")
         for name, p in (("crossover_prob", crossover_prob), ("mutation_prob", mutation_prob),
                         ("mutation_indpb", mutation_indpb), ("epsilon", epsilon),
                         ("discount", discount)):
             check_param(name, p, 0.0 <= p <= 1.0, "a probability in [0, 1]")
-        check_param("learning_rate", learning_rate, 0.0 < learning_rate <= 1.0,
-                    "a number in (0, 1]")
+        check_param("learning_rate", learning_rate, learning_rate == "auto" or (
+            isinstance(learning_rate, (int, float)) and 0.0 < learning_rate <= 1.0),
+            "a number in (0, 1] or 'auto'")
+        check_param("conditions", conditions, conditions in CONDITIONS, " or ".join(CONDITIONS))
         check_param("tournament_size", tournament_size, tournament_size >= 1, "an integer >= 1")
         check_param("episodes_per_evaluation", episodes_per_evaluation,
                     episodes_per_evaluation >= 1, "an integer >= 1")
@@ -346,10 +436,11 @@ class ELDT(EvolutionaryTrainer):
             episodes_per_evaluation=episodes_per_evaluation, learning_rate=learning_rate,
             discount=discount,
             epsilon=epsilon, max_wraps=max_wraps, replacement=replacement,
-            lamarckian=lamarckian, rotation=rotation, seed=seed,
+            lamarckian=lamarckian, rotation=rotation, conditions=conditions,
+            leaf_fit=leaf_fit, leaf_fit_episodes=leaf_fit_episodes, seed=seed,
         )
         super().__init__(env, hparams, verbose)
-        self.grammar = Grammar.for_plant(self.plant.name, self.schema)
+        self.grammar = grammar_for_env(env, self.plant.name, self.schema, conditions)
         self.n_actions = int(env.action_space.n)
         self.toolbox = base.Toolbox()
         self.toolbox.register("mate", tools.cxOnePoint)
@@ -427,8 +518,7 @@ class ELDT(EvolutionaryTrainer):
             ind.fitness.values = (0.0,)
             ind.q = None
             return
-        if self.evaluator.remaining < hp["episodes_per_evaluation"]:
-            raise BudgetExhausted("not enough budget for a full evaluation")
+        self._room(hp["episodes_per_evaluation"])
         init = ind.q if hp["lamarckian"] else None
         learner = QTree(root, self.n_actions, self.rng, learning_rate=hp["learning_rate"],
                         discount=hp["discount"], epsilon=hp["epsilon"], init_q=init)
@@ -447,10 +537,17 @@ class ELDT(EvolutionaryTrainer):
             st.update(best_fitness=ind.fitness.values[0], best_tree=learner.greedy_tree(),
                       best_genotype=list(ind))
 
+    def _tree_to_fit(self) -> T.Node | None:
+        return self.state["best_tree"]
+
     def _make_policy(self) -> DecisionTreePolicy | None:
         st = self.state
         if st["best_tree"] is None:
             return None
         meta = {"trainer": "eldt", "fitness": st["best_fitness"], "hparams": self.hparams,
                 "simulations": self.evaluator.used, "generations": st["generation"]}
-        return DecisionTreePolicy(st["best_tree"], self.schema, meta, st["best_genotype"])
+        tree = st["best_tree"]
+        if st.get("fitted_tree") is not None:
+            tree = st["fitted_tree"]
+            meta["leaf_fit"] = st["leaf_fit"]
+        return DecisionTreePolicy(tree, self.schema, meta, st["best_genotype"])

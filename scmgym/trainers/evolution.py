@@ -37,6 +37,9 @@ Callback = Callable[[dict[str, Any]], "bool | None"]
 #: the next generation draws new ones. With one instance both are the same.
 ROTATIONS = ("episode", "generation")
 
+#: Most passes of the leaf-fitting coordinate search over the leaves.
+LEAF_FIT_PASSES = 3
+
 __all__ = ["Callback", "EvolutionaryTrainer", "check_param", "own_global_random"]
 
 
@@ -73,6 +76,12 @@ class EvolutionaryTrainer:
                     hparams["population_size"] >= 2, "an integer >= 2")
         check_param("generations", hparams["generations"], hparams["generations"] >= 0,
                     "an integer >= 0")
+        share = hparams.get("leaf_fit", 0.0)
+        check_param("leaf_fit", share, isinstance(share, (int, float)) and 0.0 <= share < 1.0,
+                    "a share of the budget in [0, 1) (0: no leaf-fitting pass)")
+        episodes = hparams.get("leaf_fit_episodes", 1)
+        check_param("leaf_fit_episodes", episodes, isinstance(episodes, int) and episodes >= 1,
+                    "an integer >= 1")
         self.env = env
         self.hparams = hparams
         self.verbose = verbose
@@ -104,6 +113,10 @@ class EvolutionaryTrainer:
         raise NotImplementedError
 
     def _make_policy(self):
+        raise NotImplementedError
+
+    def _tree_to_fit(self):
+        """The tree the leaf-fitting pass starts from (the one the policy would return)."""
         raise NotImplementedError
 
     def _pack(self, ind) -> Any:
@@ -208,6 +221,8 @@ class EvolutionaryTrainer:
                           "status": "running", "evaluations": 0}
             self._init_state(self.state)
             self.state["rotation_key"] = _rotation_key(seed)
+        # The leaf-fitting pass's share is kept out of the evolution's reach.
+        self._evolution_budget = budget - int(round(self.hparams.get("leaf_fit", 0.0) * budget))
         self._saved = self.evaluator.state_dict()
         # A resumed run's time is the sum over its invocations (up to its last checkpoint).
         self._wall_before = float(self.state.get("wall_seconds", 0.0))
@@ -218,11 +233,15 @@ class EvolutionaryTrainer:
             with terminate_as_interrupt(), own_global_random(self.random):
                 self._random_live = True
                 try:
-                    self._run(callback, bar)
+                    try:
+                        self._run(callback, bar)
+                    except BudgetExhausted:
+                        self.state["status"] = "budget"
+                    if self.hparams.get("leaf_fit", 0.0) > 0 and "leaf_fit" not in self.state:
+                        self._save_state()  # a resume redoes the pass from here
+                        self._fit_leaves(bar)
                 finally:
                     self._random_live = False
-        except BudgetExhausted:
-            self.state["status"] = "budget"
         except KeyboardInterrupt:
             # The checkpoint of the last complete evaluation stays as it is: resuming from it
             # redoes the interrupted evaluation with the same random numbers.
@@ -241,9 +260,111 @@ class EvolutionaryTrainer:
         return self
 
     def min_budget(self) -> int:
-        """The fewest simulations that evaluate the whole initial population."""
+        """The fewest simulations that evaluate the whole initial population (and leave the
+        leaf-fitting share beside it)."""
         hp = self.hparams
-        return hp["population_size"] * hp.get("episodes_per_evaluation", 1)
+        need = hp["population_size"] * hp.get("episodes_per_evaluation", 1)
+        share = hp.get("leaf_fit", 0.0)
+        return need if not share else int(np.ceil(need / (1.0 - share)))
+
+    def _room(self, episodes: int) -> None:
+        """Raise :class:`BudgetExhausted` unless ``episodes`` more training episodes fit in
+        the evolution's part of the budget (the rest is the leaf-fitting pass's)."""
+        limit = min(self._evolution_budget, self.evaluator.budget)
+        if self.evaluator.used + episodes > limit:
+            raise BudgetExhausted("not enough budget for a full evaluation")
+
+    # -- the leaf-fitting pass -------------------------------------------------------------------
+    def _fit_seeds(self) -> list[int]:
+        """The leaf-fitting episodes' seeds: ``leaf_fit_episodes`` of them (one on a
+        deterministic plant with one instance), the same for every candidate tree."""
+        base = self.env.unwrapped
+        source = getattr(base, "source", None)
+        n = self.hparams.get("leaf_fit_episodes", 1)
+        if not self.plant.stochastic and (source is None or source.single):
+            n = 1
+        from scmgym.core.seeds import stream_seeds
+
+        return [int(s) for s in stream_seeds("leaf-fit", n, root=int(self.hparams["seed"]))]
+
+    def _play_tree(self, root, seeds: list[int]) -> float:
+        """The tree's mean objective over episodes with the given seeds (each a real
+        simulation, recorded like every training episode)."""
+        from scmgym.policies import tree as T
+        from scmgym.policies.batch import FlatTree, leaf_actions
+
+        flat = FlatTree.of(root)
+        values = []
+        for s in seeds:
+            obs, _ = self.env.reset(seed=s)
+            base = open_loop_env(self.env) if self.open_loop else None
+            steps = None if base is None else base.open_loop_observations()
+            if steps is not None:
+                _, reward, info = base.finish_open_loop(leaf_actions(flat, steps))
+                total = float(reward)
+            else:
+                total, done = 0.0, False
+                while not done:
+                    obs, reward, terminated, truncated, info = self.env.step(
+                        T.find_leaf(root, obs.tolist()).action)
+                    total += float(reward)
+                    done = terminated or truncated
+            values.append(float(info["objective"]))
+            self.evaluator.generation = self.state["generation"]
+            self.evaluator.record(values[-1], info["solution"], episode_return=total)
+        return float(np.mean(values))
+
+    def _fit_leaves(self, bar) -> None:
+        """Set each leaf's action by simulation: a coordinate search over the leaves (every
+        other action of one leaf, the rest held fixed), each candidate played on the same
+        fresh episodes (:meth:`_fit_seeds`); a change is kept when it improves the mean
+        objective. Up to :data:`LEAF_FIT_PASSES` passes, within the rest of the budget."""
+        from scmgym.policies import tree as T
+
+        root = self._tree_to_fit()
+        if root is None:
+            return
+        seeds = self._fit_seeds()
+        n_actions = int(self.env.action_space.n)
+        better = (lambda a, b: a < b) if self.objective.direction == "min" else \
+            (lambda a, b: a > b)
+        used = self.evaluator.used
+
+        def fits() -> bool:
+            return self.evaluator.remaining >= len(seeds)
+
+        actions = [leaf.action for leaf in T.leaves(root)]
+
+        def with_actions(acts: list[int]):
+            it = iter(acts)
+            return T.map_leaves(root, lambda leaf: T.Leaf(next(it), leaf.q))
+
+        info = {"episodes": len(seeds), "passes": 0, "changed": 0, "before": None,
+                "after": None}
+        if fits():
+            best = self._play_tree(root, seeds)
+            info["before"] = info["after"] = best
+            for _ in range(LEAF_FIT_PASSES):
+                improved = False
+                for k in range(len(actions)):
+                    for a in range(n_actions):
+                        if a == actions[k] or not fits():
+                            continue
+                        trial = actions[:k] + [a] + actions[k + 1:]
+                        value = self._play_tree(with_actions(trial), seeds)
+                        if better(value, best):
+                            best, actions, improved = value, trial, True
+                            info["changed"] += 1
+                info["passes"] += 1
+                if not improved or not fits():
+                    break
+            info["after"] = best
+        info["simulations"] = self.evaluator.used - used
+        self.state["leaf_fit"] = info
+        self.state["fitted_tree"] = with_actions(actions)
+        if bar is not None:
+            bar.update(self.evaluator.used - used)
+        self._save_state()
 
     def describe_min_budget(self) -> str:
         """What :meth:`min_budget` counts, in words."""

@@ -27,7 +27,6 @@ from functools import partial
 import numpy as np
 from deap import base, gp, tools
 
-from scmgym.errors import BudgetExhausted
 from scmgym.policies import GPTreePolicy
 from scmgym.policies import tree as T
 from scmgym.policies.batch import FlatTree, leaf_actions
@@ -144,6 +143,8 @@ HFS_RELATIVE_INPUTS = {"sl": (5, SlackIn, Slack, 1), "dr": (6, DueRankIn, DueRan
                        "ld": (7, LoadIn, Load, 1), "rp": (8, RemainingIn, Remaining, 5)}
 MOB_INPUTS = {"a": 0, "b": 1, "c": 2}
 COMPARISONS = {"lt": "<", "gt": ">", "eq": "=="}
+#: GP's selection: the study's tournament, or a double tournament with parsimony pressure.
+SELECTIONS = ("tournament", "parsimony")
 DECISIONS = {"not_outsource": 0, "outsource": 1}  # make-or-buy: 0 make, 1 buy
 
 
@@ -209,6 +210,67 @@ def mob_primitive_set(boolean_ops: bool = False) -> gp.PrimitiveSetTyped:
     pset.addTerminal(False, Bool, name="False")
     pset.addTerminal(True, Bool, name="True")
     return pset
+
+
+def _type(name: str) -> type:
+    """A marker type of a schema-driven primitive set (named, so that typed crossover orders
+    types by name: :func:`cx_one_point`)."""
+    cls = type(name, (), {"__module__": __name__})
+    cls.__qualname__ = f"schema.{name}"
+    return cls
+
+
+def schema_primitive_set(schema: T.TreeSchema, *, pairs: bool = False,
+                         boolean_ops: bool = False) -> tuple[gp.PrimitiveSetTyped, dict[str, int]]:
+    """A primitive set of any tree schema, and its inputs (argument name -> feature index).
+
+    Each feature ``f`` is an argument of its own type, compared with constants of its own
+    type: ``lt_f`` / ``gt_f`` against the constants it declares
+    (:meth:`~scmgym.core.schema.Feature.constants`, terminals ``f_<value>``), ``eq_f`` for a
+    categorical feature; with ``pairs``, ``lt_f_g`` / ``gt_f_g`` compare two features of the
+    same unit (:meth:`~scmgym.core.schema.TreeSchema.comparable_pairs`). Decisions are the
+    schema's actions (terminals named after them). Every type has an identity primitive, so
+    DEAP's generators complete a tree of any depth.
+
+    Raises:
+        ValueError: ``pairs`` but no two features share a unit.
+    """
+    names = [T.identifier(f.name) for f in schema.features]
+    ins = [_type(f"In_{n}") for n in names]
+    consts = [_type(f"Const_{n}") for n in names]
+    decision, boolean = _type("Decision"), _type("Bool")
+    pset = gp.PrimitiveSetTyped("schema", ins, decision)
+    pset.renameArguments(**{f"ARG{k}": n for k, n in enumerate(names)})
+    for k, feat in enumerate(schema.features):
+        n = names[k]
+        ops = (("eq", operator.eq),) if feat.categories is not None else \
+            (("lt", operator.lt), ("gt", operator.gt))
+        for tag, fn in ops:
+            pset.addPrimitive(fn, [ins[k], consts[k]], boolean, name=f"{tag}_{n}")
+        for v in feat.constants():
+            pset.addTerminal(v, consts[k], name=f"{n}_{v}".replace("-", "m"))
+        pset.addPrimitive(_identity, [ins[k]], ins[k], name=f"id_in_{n}")
+        pset.addPrimitive(_identity, [consts[k]], consts[k], name=f"id_const_{n}")
+    pair_list = schema.comparable_pairs() if pairs else ()
+    if pairs and not pair_list:
+        raise ValueError(f"conditions='pairs' needs two features of the same unit; the "
+                         f"observation's features ({', '.join(schema.names)}) declare none; "
+                         "allowed: conditions='constant', or an observation with units "
+                         "(make-or-buy 'extended', HFS 'relative')")
+    for i, j in pair_list:
+        for tag, fn in (("lt", operator.lt), ("gt", operator.gt)):
+            pset.addPrimitive(fn, [ins[i], ins[j]], boolean, name=f"{tag}_{names[i]}_{names[j]}")
+    pset.addPrimitive(_if_then_else, [boolean, decision, decision], decision,
+                      name="if_then_else")
+    if boolean_ops:
+        pset.addPrimitive(_and, [boolean, boolean], boolean, name="and_")
+        pset.addPrimitive(_or, [boolean, boolean], boolean, name="or_")
+        pset.addPrimitive(_not, [boolean], boolean, name="not_")
+    for a, action in enumerate(schema.actions):
+        pset.addTerminal(a, decision, name=f"do_{T.identifier(action)}")
+    pset.addTerminal(False, boolean, name="False")
+    pset.addTerminal(True, boolean, name="True")
+    return pset, {n: k for k, n in enumerate(names)}
 
 
 def pack_expression(expr: gp.PrimitiveTree) -> list[list]:
@@ -389,13 +451,22 @@ class GPTrainer(EvolutionaryTrainer):
             (2, 5)); mutation_depth: (min, max) of the subtrees ``mutUniform`` grows ((0, 2)).
         max_height: optional static height limit on crossover and mutation (against bloat);
             None = no limit, as published.
-        boolean_ops: make-or-buy only: add ``and``/``or``/``not``.
+        boolean_ops: add ``and``/``or``/``not`` (make-or-buy's study set and schema sets).
         num_machine_types: HFS only: machine-type constants 0..num-1 (12).
         episodes_per_evaluation: episodes per fitness evaluation; the fitness is the mean
             objective over them (published: 1).
         rotation: on a distribution of instances, ``"episode"`` (each episode draws its
             instance) or ``"generation"`` (a generation's individuals play the same
             instances; :data:`~scmgym.trainers.evolution.ROTATIONS`).
+        conditions: ``"constant"`` (a feature against a constant; the study's sets on the
+            study's observation) or ``"pairs"`` (also two features of a unit); any other
+            observation, or pairs, uses the schema-driven set (:func:`schema_primitive_set`).
+        selection: ``"tournament"`` (the study) or ``"parsimony"``: DEAP's double tournament
+            (``selDoubleTournament``, fitness first, then a size tournament of
+            ``parsimony_size`` in [1, 2]: the smaller tree wins with probability
+            parsimony_size / 2), against bloat, so trees stay readable.
+        leaf_fit, leaf_fit_episodes: a final leaf-fitting pass over the best tree, as ELDT's
+            (0: none, the study).
         seed: seeds Python's ``random`` (DEAP) and the env.
         verbose: 0, 1 (progress bar) or 2.
 
@@ -407,13 +478,21 @@ class GPTrainer(EvolutionaryTrainer):
 
     method = "gp"
 
+    #: ``preset="paper"``: the study's settings (the defaults); ``"strong"``: what measures
+    #: best (docs/trainers.md, "Presets"): parsimony pressure, three episodes per evaluation
+    #: and a leaf-fitting pass on a tenth of the budget.
+    PRESETS = {"paper": {}, "strong": {"selection": "parsimony", "episodes_per_evaluation": 3,
+                                       "leaf_fit": 0.1, "leaf_fit_episodes": 20}}
+
     def __init__(self, env, *, population_size: int = 20, generations: int = 250,
                  crossover_prob: float = 0.5, mutation_prob: float = 0.2,
                  tournament_size: int = 3, init_depth: tuple[int, int] = (2, 5),
                  mutation_depth: tuple[int, int] = (0, 2), max_height: int | None = None,
                  boolean_ops: bool = False, num_machine_types: int = 12,
-                 episodes_per_evaluation: int = 1, rotation: str = "episode", seed: int = 0,
-                 verbose: int = 0) -> None:
+                 episodes_per_evaluation: int = 1, rotation: str = "episode",
+                 conditions: str = "constant", selection: str = "tournament",
+                 parsimony_size: float = 1.4, leaf_fit: float = 0.0,
+                 leaf_fit_episodes: int = 20, seed: int = 0, verbose: int = 0) -> None:
         for name, p in (("crossover_prob", crossover_prob), ("mutation_prob", mutation_prob)):
             check_param(name, p, 0.0 <= p <= 1.0, "a probability in [0, 1]")
         check_param("tournament_size", tournament_size, tournament_size >= 1, "an integer >= 1")
@@ -427,6 +506,11 @@ class GPTrainer(EvolutionaryTrainer):
         check_param("episodes_per_evaluation", episodes_per_evaluation,
                     isinstance(episodes_per_evaluation, int) and episodes_per_evaluation >= 1,
                     "an integer >= 1")
+        check_param("conditions", conditions, conditions in ("constant", "pairs"),
+                    "'constant' or 'pairs'")
+        check_param("selection", selection, selection in SELECTIONS, " or ".join(SELECTIONS))
+        check_param("parsimony_size", parsimony_size, 1.0 <= parsimony_size <= 2.0,
+                    "a number in [1, 2]")
         if getattr(env.unwrapped, "action_mode", "level") != "level":
             raise ValueError("GP needs the HFS env with action='level' (Discrete(L) actions)")
         hparams = dict(population_size=population_size, generations=generations,
@@ -435,8 +519,12 @@ class GPTrainer(EvolutionaryTrainer):
                        mutation_depth=list(mutation_depth), max_height=max_height,
                        boolean_ops=boolean_ops, num_machine_types=num_machine_types,
                        episodes_per_evaluation=episodes_per_evaluation, rotation=rotation,
-                       seed=seed)
+                       conditions=conditions, selection=selection,
+                       parsimony_size=parsimony_size, leaf_fit=leaf_fit,
+                       leaf_fit_episodes=leaf_fit_episodes, seed=seed)
         super().__init__(env, hparams, verbose)
+        paper = getattr(env.unwrapped, "observation_mode", "paper") == "paper" and \
+            conditions == "constant"
         builders = {
             "hfs": lambda: (hfs_primitive_set(self.schema, int(env.action_space.n),
                                               num_machine_types),
@@ -444,13 +532,18 @@ class GPTrainer(EvolutionaryTrainer):
                                               if len(self.schema.features) > 5 else {})}),
             "make-or-buy": lambda: (mob_primitive_set(boolean_ops), MOB_INPUTS),
         }
-        if self.plant.name not in builders:
-            raise ValueError(f"GP has no primitive set for plant {self.plant.name!r}; "
-                             f"allowed: {', '.join(builders)}")
-        if boolean_ops and self.plant.name != "make-or-buy":
-            raise ValueError(f"boolean_ops=True; allowed: only on the make-or-buy plant (this "
-                             f"env is the {self.plant.title})")
-        self.pset, self.inputs = builders[self.plant.name]()
+        if not paper:
+            self.pset, self.inputs = schema_primitive_set(
+                self.schema, pairs=conditions == "pairs", boolean_ops=boolean_ops)
+        else:
+            if self.plant.name not in builders:
+                raise ValueError(f"GP has no primitive set for plant {self.plant.name!r}; "
+                                 f"allowed: {', '.join(builders)}")
+            if boolean_ops and self.plant.name != "make-or-buy":
+                raise ValueError(f"boolean_ops=True; allowed: only on the make-or-buy plant "
+                                 f"or a schema-driven set (this env is the "
+                                 f"{self.plant.title} on the study's observation)")
+            self.pset, self.inputs = builders[self.plant.name]()
         self.fitness_class = _FitnessMin if self.objective.direction == "min" else _FitnessMax
         tb = base.Toolbox()
         tb.register("expr", gp.genHalfAndHalf, pset=self.pset, min_=init_depth[0],
@@ -459,7 +552,11 @@ class GPTrainer(EvolutionaryTrainer):
                     max_=mutation_depth[1])
         tb.register("mate", cx_one_point)
         tb.register("mutate", gp.mutUniform, expr=tb.expr_mut, pset=self.pset)
-        tb.register("select", tools.selTournament, tournsize=tournament_size)
+        if selection == "parsimony":
+            tb.register("select", tools.selDoubleTournament, fitness_size=tournament_size,
+                        parsimony_size=parsimony_size, fitness_first=True)
+        else:
+            tb.register("select", tools.selTournament, tournsize=tournament_size)
         if max_height is not None:
             limit = gp.staticLimit(key=operator.attrgetter("height"), max_value=max_height)
             tb.decorate("mate", limit)
@@ -506,14 +603,17 @@ class GPTrainer(EvolutionaryTrainer):
         """``episodes_per_evaluation`` episodes with the tree deciding every step; fitness =
         the mean plant objective over them."""
         episodes = self.hparams["episodes_per_evaluation"]
-        if self.evaluator.remaining < episodes:
-            raise BudgetExhausted("budget spent")
+        self._room(episodes)
         root = self.tree_of(ind)
         flat = FlatTree.of(root)
         values = [self._episode(lambda obs: T.find_leaf(root, obs).action, generation,
                                 plan=lambda steps: leaf_actions(flat, steps), slot=slot)[1]
                   for slot in range(episodes)]
         ind.fitness.values = (float(np.mean(values)) if episodes > 1 else values[0],)
+
+    def _tree_to_fit(self) -> T.Node | None:
+        hof = self.state["hof"]
+        return self.tree_of(hof[0]) if len(hof) else None
 
     def _make_policy(self) -> GPTreePolicy | None:
         hof = self.state["hof"]
@@ -523,4 +623,9 @@ class GPTrainer(EvolutionaryTrainer):
         meta = {"trainer": "gp", "objective": self.objective.name,
                 "fitness": best.fitness.values[0], "hparams": self.hparams,
                 "simulations": self.evaluator.used, "generations": self.state["generation"]}
-        return GPTreePolicy(self.tree_of(best), self.schema, meta, expression=str(best))
+        tree = self.tree_of(best)
+        if self.state.get("fitted_tree") is not None:
+            # the expression is the evolved one; the fitted tree's leaves may differ from it
+            tree = self.state["fitted_tree"]
+            meta["leaf_fit"] = self.state["leaf_fit"]
+        return GPTreePolicy(tree, self.schema, meta, expression=str(best))
