@@ -26,7 +26,13 @@ from scmgym.core import Problem, RunResult
 from scmgym.core.io import make_run_dir, run_dir_prefix
 from scmgym.errors import DataError, RunsFailed
 from scmgym.experiments.backends import LocalBackend
-from scmgym.experiments.methods import METHODS, check_method, evaluate_run, run_method
+from scmgym.experiments.methods import (
+    METHODS,
+    check_method,
+    evaluate_run,
+    run_method,
+    split_variant,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +80,16 @@ def run_one(method: str, problem: Problem, budget: int, seed: int, out: Path,
     An unfinished run of the same settings left by an interrupted comparison is taken up:
     resumed from its checkpoint (ELDT, GP), or redone in the same directory (any other method,
     its partial history replaced), so no stale directory is left beside a new one."""
-    hparams = dict(hparams or {})
-    run_dir = find_run(out, problem, method, seed, budget, hparams, finished=False)
+    label = method
+    method, hparams = split_variant(label, hparams)
+    run_dir = find_run(out, problem, label, seed, budget, {**hparams, **(
+        {"method": method} if method != label else {})}, finished=False)
     resume = (run_dir is not None and METHODS[method].resumable
               and (run_dir / "checkpoint.pkl").is_file())
     if run_dir is None:  # an empty directory is one killed before its config.json: reused
-        empty = [p for p in Path(out).glob(run_dir_prefix(problem.name, method, seed) + "*")
+        empty = [p for p in Path(out).glob(run_dir_prefix(problem.name, label, seed) + "*")
                  if p.is_dir() and not any(p.iterdir())]
-        run_dir = min(empty) if empty else make_run_dir(out, problem.name, method, seed)
+        run_dir = min(empty) if empty else make_run_dir(out, problem.name, label, seed)
     run_method(method, problem, budget, seed, run_dir, eval_episodes=reeval_seeds,
                resume=resume, **hparams)
     return run_dir
@@ -146,8 +154,9 @@ def _test(shared: dict[str, Any], pid: str, method: str, run_dir: Path,
 
     from scmgym.experiments.methods import METHODS
 
+    base, _ = split_variant(method, shared["hparams"].get(method))
     targets = (shared.get("tests") or {}).get(pid)
-    if not targets or METHODS[method].kind != "policy" or \
+    if not targets or METHODS[base].kind != "policy" or \
             not (run_dir / "policy.json").is_file():
         return
     from scmgym.experiments.generalisation import generalise_run
@@ -198,8 +207,10 @@ def find_run(out: Path, problem: Problem, method: str, seed: int, budget: int,
              hparams: dict[str, Any] | None = None, *, finished: bool = True) -> Path | None:
     """A run directory of these settings in ``out``: its ``config.json`` names the same
     problem, method, seed, budget and hyperparameters, and it has a ``result.json``
-    (``finished=True``) or not (``finished=False``: an interrupted run)."""
+    (``finished=True``) or not (``finished=False``: an interrupted run). ``method`` may be a
+    suite's variant label, with its method in ``hparams`` (:func:`split_variant`)."""
     prefix = run_dir_prefix(problem.name, method, seed)
+    method, hparams = split_variant(method, hparams)
     for path in sorted(Path(out).glob(prefix + "*")) if Path(out).exists() else []:
         if (path / "result.json").is_file() != finished or not (path / "config.json").is_file():
             continue

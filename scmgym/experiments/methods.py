@@ -83,6 +83,15 @@ def register_method(name: str, kind: str, summary: str, **options: Any):
     return add
 
 
+def split_variant(label: str, hparams: dict[str, Any] | None = None
+                  ) -> tuple[str, dict[str, Any]]:
+    """A suite's method entry -> (registered method, its hyperparameters). A variant is a
+    label whose table names its method (``[methods.eldt-strong]`` with ``method = "eldt"``);
+    any other label is the method itself."""
+    hp = dict(hparams or {})
+    return str(hp.pop("method", label)), hp
+
+
 def get_method(name: str) -> MethodSpec:
     try:
         return METHODS[name]
@@ -503,6 +512,25 @@ def run_method(method: str, problem: Problem, budget: int, seed: int = 0,
     return result
 
 
+def _coverage_observations(policy, env, problem: Problem) -> tuple[list, str]:
+    """The observations a tree's leaf coverage counts, and what they are: the instance's
+    orders when the observation does not depend on the actions (the study's), else the
+    observations the policy meets in one episode (re-evaluation seed 0; e.g. make-or-buy's
+    extended observation, whose plant time depends on the decisions)."""
+    from scmgym.core.seeds import stream_seed
+
+    obs, _ = env.reset(seed=stream_seed("reevaluation", 0))
+    base = env.unwrapped
+    if getattr(base, "open_loop_observations", lambda: None)() is not None:
+        return problem.spec.observations(env), "orders of the instance, dataset order"
+    seen, done = [], False
+    while not done:
+        seen.append(obs.tolist())
+        obs, _, terminated, truncated, _ = env.step(policy.action(seen[-1]))
+        done = terminated or truncated
+    return seen, "orders of one episode, re-evaluation seed 0"
+
+
 def _write_policy(run_dir: Path, result: RunResult, problem: Problem) -> None:
     """``policy.json`` and, for a tree, ``tree.txt`` (the tree, simplified, leaf coverage)."""
     from scmgym.policies import TreePolicy, policy_from_dict
@@ -514,9 +542,10 @@ def _write_policy(run_dir: Path, result: RunResult, problem: Problem) -> None:
     if isinstance(policy, TreePolicy):
         simple = policy.simplify()
         env = problem.make_env(**(result.policy.get("env_kwargs") or {}))
-        coverage = simple.leaf_coverage(problem.spec.observations(env))
+        observations, where = _coverage_observations(simple, env, problem)
+        coverage = simple.leaf_coverage(observations)
         lines = ["# Best tree", policy.to_text(), "", "# Simplified (same decisions)",
-                 simple.to_text(), "", "# Leaf coverage (orders of the instance, dataset order)"]
+                 simple.to_text(), "", f"# Leaf coverage ({where})"]
         lines += [f"leaf {c['leaf']}: {c['action_name']:<12} {c['count']} orders"
                   for c in coverage]
         (run_dir / "tree.txt").write_text("\n".join(lines) + "\n")

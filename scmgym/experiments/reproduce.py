@@ -66,7 +66,8 @@ def plan(suite: Suite) -> list[PlannedRun]:
     runs = []
     for sp in suite.problems:
         for method in sp.methods:
-            seeds = suite.seeds[:1] if METHODS[method].deterministic else suite.seeds
+            seeds = suite.seeds[:1] if METHODS[suite.base(method)].deterministic \
+                else suite.seeds
             hparams = suite.methods[method]
             runs += [PlannedRun(sp, method, s, run_key(sp.problem.to_dict(), method, s,
                                                        suite.budget, hparams))
@@ -82,12 +83,13 @@ def record_of(run: PlannedRun, suite: Suite, run_dir: Path, out: Path,
     evaluation = result.evaluation or {}
     mean = evaluation.get("mean")
     value = mean if problem.stochastic else result.best_value
-    bound = result.extra.get("bound") if run.method == "milp" else None
+    bound = result.extra.get("bound") if suite.base(run.method) == "milp" else None
     record = {"key": run.key, "suite": suite.name, "suite_version": suite.version,
             "problem": run.problem.id, "label": problem.label, "plant": problem.plant,
             "direction": problem.direction, "stochastic": problem.stochastic,
             "method": run.method, "seed": run.seed,
-            "deterministic": METHODS[run.method].deterministic, "budget": suite.budget,
+            "deterministic": METHODS[suite.base(run.method)].deterministic,
+            "budget": suite.budget,
             "hparams": suite.methods[run.method],
             "run_dir": str(run_dir.relative_to(out)), "value": value,
             "best_value": result.best_value, "evaluation_mean": mean,
@@ -217,11 +219,12 @@ def reproduce(suite: Suite | str | Path, out: str | Path, *, runs: int | None = 
                             value=value)
     suite = replace(suite, runs=runs or suite.runs, budget=budget or suite.budget)
     if budget is not None:  # the methods' budgets were checked at the suite's own budget
-        from scmgym.experiments.methods import check_method
+        from scmgym.experiments.methods import check_method, split_variant
 
         for sp in suite.problems:
             for m in sp.methods:
-                check_method(m, sp.problem, suite.budget, suite.methods[m])
+                base, hparams = split_variant(m, suite.methods[m])
+                check_method(base, sp.problem, suite.budget, hparams)
     suite = suite.subset(problems, methods)
     runner = get_backend(backend, jobs, address)  # Ray missing or unreachable: fails here
     out = Path(out)

@@ -115,6 +115,10 @@ class Suite:
                 "problems": [p.info() for p in self.problems],
                 "methods": jsonable(self.methods)}
 
+    def base(self, label: str) -> str:
+        """The registered method of a method label (a variant's ``method``, else itself)."""
+        return str(self.methods.get(label, {}).get("method", label))
+
     def digest(self) -> str:
         data = json.dumps(self.identity(), sort_keys=True)
         return hashlib.sha256(data.encode()).hexdigest()[:16]
@@ -262,12 +266,23 @@ class _SuiteReader:
                              line=None, allowed=", ".join(METHODS))
         for name, hparams in table.items():
             line = self.where.line(header=f"[methods.{name}]")
-            if name not in METHODS:
-                raise self.error("unknown method", key=f"methods.{name}", line=line,
-                                 value=name, allowed=", ".join(METHODS))
             if not isinstance(hparams, dict):
                 raise self.error("a method is a table of hyperparameters", line=line,
                                  key=f"methods.{name}", value=hparams)
+            if "method" in hparams:  # a variant: a label of its own for a method's settings
+                base = hparams["method"]
+                if base not in METHODS:
+                    raise self.error("unknown method", key=f"methods.{name}.method",
+                                     line=self.where.line("method", f"[methods.{name}]"),
+                                     value=base, allowed=", ".join(METHODS))
+                if not re.fullmatch(r"[a-z][a-z0-9_-]*", name) or "__" in name:
+                    raise self.error("a variant's label is lower-case letters, digits, - and _ "
+                                     "(no __)", key=f"methods.{name}", line=line, value=name,
+                                     allowed='e.g. [methods.eldt-strong] with method = "eldt"')
+            elif name not in METHODS:
+                raise self.error("unknown method", key=f"methods.{name}", line=line,
+                                 value=name, allowed=", ".join(METHODS) + ', or a variant '
+                                 'with method = "NAME" in its table')
         return {name: dict(h) for name, h in table.items()}
 
     def _problems(self, budget: int, methods: dict[str, dict[str, Any]]) -> list[SuiteProblem]:
@@ -319,7 +334,8 @@ class _SuiteReader:
         if "methods" not in entry:
             from scmgym.experiments.methods import METHODS
 
-            names = [n for n in names if METHODS[n].applies_to(problem)]
+            names = [n for n in names
+                     if METHODS[str(methods[n].get("method", n))].applies_to(problem)]
         self._check_methods(i, problem, names, budget, methods)
         test = entry.get("test")
         if test is not None:
@@ -375,15 +391,16 @@ class _SuiteReader:
 
     def _check_methods(self, i: int, problem: Problem, names: list[str], budget: int,
                        methods: dict[str, dict[str, Any]]) -> None:
-        from scmgym.experiments.methods import METHODS, check_method
+        from scmgym.experiments.methods import METHODS, check_method, split_variant
 
         for name in names:
-            if not METHODS[name].applies_to(problem):
+            base, hparams = split_variant(name, methods[name])
+            if not METHODS[base].applies_to(problem):
                 raise self.error(f"method {name} does not apply to the {problem.plant} plant",
                                  key=f"problems[{i}].methods",
                                  line=self.where.line("methods", "[[problems]]", i))
             try:
-                check_method(name, problem, budget, methods[name])
+                check_method(base, problem, budget, hparams)
             except (DataError, TypeError, ValueError) as exc:
                 said = str(exc).split("allowed:")[0]
                 key = next((k for k in methods[name] if k in said), None)
