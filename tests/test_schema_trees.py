@@ -236,7 +236,7 @@ def test_leaf_fit_bad_values_are_named():
 
 def test_presets_expand_and_explicit_values_win():
     hp = expand_preset("eldt", {"preset": "strong", "leaf_fit": 0.2})
-    assert hp["learning_rate"] == "auto" and hp["leaf_fit"] == 0.2 and "preset" not in hp
+    assert hp["lamarckian"] is True and hp["leaf_fit"] == 0.2 and "preset" not in hp
     assert expand_preset("gp", {"preset": "paper"}) == {}
     with pytest.raises(DataError, match="eldt has no preset 'fast'.*allowed: paper, strong"):
         expand_preset("eldt", {"preset": "fast"})
@@ -350,6 +350,6 @@ def test_train_cli_extended_strong_pairs(tmp_path):
     assert config["hparams"]["preset"] == "strong"
     assert config["hparams"]["conditions"] == "pairs"
     policy = policy_from_dict(json.loads((run / "policy.json").read_text()))
-    assert isinstance(policy, TreePolicy) and policy.meta["hparams"]["learning_rate"] == "auto"
+    assert isinstance(policy, TreePolicy) and policy.meta["hparams"]["lamarckian"] is True
     assert "leaf_fit" in policy.meta
     assert "Leaf coverage (orders of one episode" in (run / "tree.txt").read_text()

@@ -479,10 +479,10 @@ class GPTrainer(EvolutionaryTrainer):
     method = "gp"
 
     #: ``preset="paper"``: the study's settings (the defaults); ``"strong"``: what measures
-    #: best (docs/trainers.md, "Presets"): parsimony pressure, three episodes per evaluation
-    #: and a leaf-fitting pass on a tenth of the budget.
-    PRESETS = {"paper": {}, "strong": {"selection": "parsimony", "episodes_per_evaluation": 3,
-                                       "leaf_fit": 0.1, "leaf_fit_episodes": 20}}
+    #: best (docs/trainers.md, "Presets"): parsimony pressure and a leaf-fitting pass on a
+    #: tenth of the budget.
+    PRESETS = {"paper": {}, "strong": {"selection": "parsimony", "leaf_fit": 0.1,
+                                       "leaf_fit_episodes": 20}}
 
     def __init__(self, env, *, population_size: int = 20, generations: int = 250,
                  crossover_prob: float = 0.5, mutation_prob: float = 0.2,
