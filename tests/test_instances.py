@@ -97,7 +97,8 @@ def test_due_scale_tightens_due_dates():
 @pytest.mark.parametrize("kwargs,column", [
     ({"n_orders": 0}, "n_orders"), ({"n_orders": 5, "profile": "medium"}, "profile"),
     ({"n_orders": 5, "types": "lt9"}, "types"), ({"n_orders": 5, "types": ["lt7", "x"]}, "types"),
-    ({"n_orders": 5, "types": {"lt7": 0.0}}, "types"), ({"n_orders": 5, "due_scale": 0}, "due_scale"),
+    ({"n_orders": 5, "types": {"lt7": 0.0}}, "types"),
+    ({"n_orders": 5, "due_scale": 0}, "due_scale"),
 ])
 def test_generator_errors_name_the_parameter(kwargs, column):
     with pytest.raises(DataError) as err:

@@ -61,7 +61,7 @@ def _hfs_tree_schema(env) -> TreeSchema:
     # units and constant steps (HFS_UNITS) for the schema-driven grammars.
     units = {} if base.observation_mode == "paper" else HFS_UNITS
     feats = tuple(Feature(n, int(lo), int(hi), cats if i == 0 else None,
-                          **dict(zip(("unit", "step"), units.get(n, (None, 1)))))
+                          **dict(zip(("unit", "step"), units.get(n, (None, 1)), strict=True)))
                   for i, (n, lo, hi) in enumerate(zip(base.feature_names, low, high,
                                                       strict=True)))
     word = "level" if base.action_mode == "level" else "priority"

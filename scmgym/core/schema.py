@@ -80,6 +80,19 @@ class TreeSchema:
                      if feats[i].unit and feats[i].unit == feats[j].unit
                      and feats[i].categories is None and feats[j].categories is None)
 
+    def pairs_for(self, conditions: str) -> tuple[tuple[int, int], ...]:
+        """The pairs the trainers' ``conditions`` compare: none for ``"constant"``, the
+        :meth:`comparable_pairs` for ``"pairs"`` (an error when there are none)."""
+        if conditions != "pairs":
+            return ()
+        pairs = self.comparable_pairs()
+        if not pairs:
+            raise ValueError(f"conditions='pairs' needs two features of the same unit; the "
+                             f"observation's features ({', '.join(self.names)}) declare none; "
+                             "allowed: conditions='constant', or an observation with units "
+                             "(make-or-buy 'extended', HFS 'relative')")
+        return pairs
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "features": [

@@ -92,9 +92,9 @@ class HybridFlowShopEnv(gym.Env):
 
     | index | name | unit | low | high |
     |---|---|---|---|---|
-    | 5 | slack: due - max(basement, panel) - the type's production days | day | min over the datasets | max |
+    | 5 | slack: due - max(basement, panel) - the type's production days | day | min | max |
     | 6 | due rank: share of the instance's orders due on or before this one | % | 0 | 100 |
-    | 7 | load: the type's worker-days (M + E + R over its production days) | worker-days | 0 | max over types |
+    | 7 | load: the type's worker-days (M + E + R over its days) | worker-days | 0 | max |
     | 8 | orders remaining, in % of the instance's orders (rounded) | % | 0 | 100 |
 
     ## Rewards

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from scmgym.core import Problem, stream_seeds
+from scmgym.core import Problem
 from scmgym.core.instances import instance_digest, parse_source, split_top_level
 from scmgym.core.io import write_json
 from scmgym.errors import DataError

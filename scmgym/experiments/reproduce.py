@@ -33,9 +33,9 @@ from typing import Any
 from scmgym.core import RunResult
 from scmgym.core.io import write_json
 from scmgym.errors import DataError, RunsFailed
-from scmgym.experiments.generalisation import GENERALISATION_FILE
 from scmgym.experiments.backends import get_backend
 from scmgym.experiments.compare import find_finished, run_task, write_returned_files
+from scmgym.experiments.generalisation import GENERALISATION_FILE
 from scmgym.experiments.methods import METHODS
 from scmgym.experiments.records import RECORDS_FILE, RecordWriter, read_records, run_key
 from scmgym.experiments.suite import Suite, SuiteProblem, load_suite

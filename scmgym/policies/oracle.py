@@ -165,7 +165,8 @@ class OraclePolicy:
 
         return {"format": "scmgym-policy", "version": FORMAT_VERSION, "kind": self.kind,
                 "counts": self.counts.tolist(), "deadlines": self.deadlines.tolist(),
-                "durations": np.round(self.durations, 4).tolist(), "grid": self.grid, "env_kwargs": dict(self.env_kwargs), "meta": self.meta}
+                "durations": np.round(self.durations, 4).tolist(), "grid": self.grid,
+                "env_kwargs": dict(self.env_kwargs), "meta": self.meta}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OraclePolicy:

@@ -131,12 +131,7 @@ class Grammar:
         consts = tuple((k, len(values[k])) for k in (*cats[:1], *compare))
         offsets = tuple((k, v[0]) for k, v in values.items() if v[0] != 0)
         steps = tuple((k, feats[k].step) for k in compare if feats[k].step != 1)
-        pair_list = schema.comparable_pairs() if pairs else ()
-        if pairs and not pair_list:
-            raise ValueError(f"conditions='pairs' needs two features of the same unit; the "
-                             f"observation's features ({', '.join(schema.names)}) declare none; "
-                             "allowed: conditions='constant', or an observation with units "
-                             "(make-or-buy 'extended', HFS 'relative')")
+        pair_list = schema.pairs_for("pairs" if pairs else "constant")
         return cls(compare, consts, eq_feature=cats[0] if cats else None, offsets=offsets,
                    steps=steps, pairs=pair_list)
 

@@ -251,13 +251,7 @@ def schema_primitive_set(schema: T.TreeSchema, *, pairs: bool = False,
             pset.addTerminal(v, consts[k], name=f"{n}_{v}".replace("-", "m"))
         pset.addPrimitive(_identity, [ins[k]], ins[k], name=f"id_in_{n}")
         pset.addPrimitive(_identity, [consts[k]], consts[k], name=f"id_const_{n}")
-    pair_list = schema.comparable_pairs() if pairs else ()
-    if pairs and not pair_list:
-        raise ValueError(f"conditions='pairs' needs two features of the same unit; the "
-                         f"observation's features ({', '.join(schema.names)}) declare none; "
-                         "allowed: conditions='constant', or an observation with units "
-                         "(make-or-buy 'extended', HFS 'relative')")
-    for i, j in pair_list:
+    for i, j in schema.pairs_for("pairs" if pairs else "constant"):
         for tag, fn in (("lt", operator.lt), ("gt", operator.gt)):
             pset.addPrimitive(fn, [ins[i], ins[j]], boolean, name=f"{tag}_{names[i]}_{names[j]}")
     pset.addPrimitive(_if_then_else, [boolean, decision, decision], decision,
