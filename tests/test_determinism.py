@@ -32,6 +32,7 @@ TINY: dict[str, dict] = {
     "gp": {"population_size": 6, "generations": 10},
     "ppo": {"n_steps": 24, "batch_size": 12, "n_epochs": 1, "net_arch": [8]},
     "milp": {"time_limit": 60.0},
+    "oracle": {"samples": 3}, "ils": {"neighbours": 4},
 }
 BUDGET = 24
 PLANTS = {"hfs": "d1", "make-or-buy": "list1"}
@@ -103,7 +104,7 @@ def test_same_seed_same_result_in_two_processes(twice, method, plant):
     # The budget is respected exactly: a method that could go on stops at it; ELDT and GP stop
     # before an evaluation that would not fit; EDD and the MILP simulate what they need.
     sims = ra["simulations"]
-    expected = {"edd": 1, "milp": 3 if plant == "hfs" else 1}.get(method, BUDGET)
+    expected = {"edd": 1, "milp": 3 if plant == "hfs" else 1, "oracle": 1}.get(method, BUDGET)
     if method == "eldt":
         assert BUDGET - 2 < sims <= BUDGET and sims % 2 == 0
     elif method == "gp":
@@ -123,7 +124,8 @@ def test_every_run_directory_has_the_same_files_and_columns(twice, method, plant
     header = (a / "history.csv").read_text().splitlines()[0]
     assert header == "simulation,value,best_so_far,episode_return,generation"
     kind = json.loads((a / "policy.json").read_text())["kind"]
-    expected = {"eldt": "eldt", "gp": "gp", "ppo": "sb3-ppo"}.get(method, "plan")
+    expected = {"eldt": "eldt", "gp": "gp", "ppo": "sb3-ppo", "oracle": "oracle"}.get(method,
+                                                                                      "plan")
     assert kind == expected
     assert ("tree.txt" in names) == (method in ("eldt", "gp"))
 

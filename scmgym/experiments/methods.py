@@ -18,7 +18,7 @@ An interrupted run (Ctrl-C, SIGTERM) raises :class:`~scmgym.errors.RunInterrupte
 writing its best policy so far; it writes no ``result.json``, so it is not taken as finished.
 
 >>> sorted(METHODS)
-['aco', 'edd', 'eldt', 'ga', 'gp', 'milp', 'oracle', 'ppo', 'random', 'tpe']
+['aco', 'edd', 'eldt', 'ga', 'gp', 'ils', 'milp', 'oracle', 'ppo', 'random', 'tpe']
 """
 
 from __future__ import annotations
@@ -152,6 +152,8 @@ _schedule_method("tpe", "Optuna's TPE sampler", "scmgym.baselines.simple:optuna_
 _schedule_method("ga", "genetic algorithm (DEAP operators)",
                  "scmgym.baselines.ga:genetic_algorithm")
 _schedule_method("aco", "ant colony system", "scmgym.baselines.aco:ant_colony")
+_schedule_method("ils", "iterated local search (swap / insert / flip moves, kicks)",
+                 "scmgym.baselines.local_search:local_search")
 
 
 @register_method("oracle", "schedule", "make-or-buy reference: a dynamic programme over expected "

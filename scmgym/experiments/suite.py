@@ -33,7 +33,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 #: The suites that ship with the package.
-BUNDLED = ("paper", "smoke", "generalisation", "trees")
+BUNDLED = ("paper", "smoke", "generalisation", "trees", "trees-hfs")
 
 _TOP = {  # key: (type, check, allowed)
     "name": (str, lambda v: bool(v.strip()), "a non-empty string"),
