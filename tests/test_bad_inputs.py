@@ -135,7 +135,7 @@ CASES = [
      "the tree is nested more than 200 levels deep"),
     ({"p.json": json.dumps({"format": "scmgym-policy", "version": 1, "kind": "plan",
                             "solution": [1, 0]})}, ["show-tree", "{tmp}/p.json"],
-     "a plan policy is not a tree"),
+     "a policy of kind 'plan' is not a tree"),
 ]
 
 

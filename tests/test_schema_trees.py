@@ -264,6 +264,9 @@ def test_oracle_programme_and_round_trip():
         policy.predict(np.zeros(3), episode_start=True)
     with pytest.raises(ValueError, match="durations="):
         OraclePolicy.for_instance(inst, durations="guess")
+    broken = {**policy.to_dict(), "durations": policy.to_dict()["durations"][:-1]}
+    with pytest.raises(ValueError, match="an oracle policy holds counts"):
+        policy_from_dict(broken)
 
 
 def test_oracle_method_beats_a_fixed_plan_and_is_make_or_buy_only(tmp_path):

@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, KeyError, TypeError) as exc:
         raise DataError(f"not a readable policy ({exc})", source=str(path)) from None
     if not isinstance(policy, TreePolicy):
-        raise DataError(f"a {policy.kind} policy is not a tree", source=str(path),
-                        allowed="the policy of ELDT or GP (a plan prints as: "
+        raise DataError(f"a policy of kind {policy.kind!r} is not a tree", source=str(path),
+                        allowed="the policy of ELDT or GP (this one reads: "
                         + policy.to_text()[:60] + " ...)")
     if args.simplify:
         policy = policy.simplify()

@@ -232,11 +232,15 @@ def check_policy_data(data: Any) -> None:
         return
     if data["kind"] == "oracle":
         counts, deadlines = data.get("counts"), data.get("deadlines")
+        durations = data.get("durations")
         if not (isinstance(counts, list) and isinstance(deadlines, list)
-                and len(counts) == len(deadlines)
-                and all(isinstance(c, list) and len(c) == 3 for c in counts)):
-            raise ValueError("an oracle policy holds counts (one [a, b, c] per order) and "
-                             "deadlines (one per order)")
+                and isinstance(durations, list)
+                and len(counts) == len(deadlines) == len(durations)
+                and all(isinstance(c, list) and len(c) == 3 for c in counts)
+                and all(isinstance(d, list) and d for d in durations)):
+            raise ValueError("an oracle policy holds counts (one [a, b, c] per order), "
+                             "deadlines (one per order) and durations (a non-empty list of "
+                             "samples per order)")
         return
     schema = data.get("schema")
     if not (isinstance(schema, dict) and isinstance(schema.get("features"), list)
