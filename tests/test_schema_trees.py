@@ -313,7 +313,7 @@ def test_suite_variants_run_under_their_label(tmp_path):
     path.write_text(VARIANT_SUITE)
     suite = load_suite(path)
     assert suite.base("gp-x") == "gp" and suite.base("gp") == "gp"
-    reproduce(suite, out=tmp_path / "out", report=False)
+    reproduce(suite, out=tmp_path / "out")
     records = [json.loads(line) for line in (tmp_path / "out" / "records.jsonl").open()]
     assert sorted(r["method"] for r in records) == ["gp", "gp-x"]
     run = next(r for r in records if r["method"] == "gp-x")["run_dir"]
@@ -321,6 +321,10 @@ def test_suite_variants_run_under_their_label(tmp_path):
     assert config["method"] == "gp" and config["hparams"]["preset"] == "strong"
     policy = json.loads((tmp_path / "out" / run / "policy.json").read_text())
     assert policy["env_kwargs"] == {"observation": "extended"}
+    sizes = (tmp_path / "out" / "report" / "tree_sizes.csv").read_text().splitlines()
+    assert sizes[0].startswith("problem,method,trees,depth_mean")
+    assert [line.split(",")[1] for line in sizes[1:]] == ["gp", "gp-x"]
+    assert "## Tree sizes (simplified)" in (tmp_path / "out" / "report" / "report.md").read_text()
 
 
 @pytest.mark.parametrize("table, message", [

@@ -426,6 +426,58 @@ def best_trees(out_dir: Path, info: dict[str, Any], records: Sequence[dict[str, 
     return out
 
 
+#: Columns of ``tree_sizes.csv``: the simplified trees' size per problem and tree method.
+TREE_SIZE_COLUMNS = ("problem", "method", "trees", "depth_mean", "depth_max", "leaves_mean",
+                     "leaves_max")
+
+
+def tree_size_rows(out_dir: Path, records: Sequence[dict[str, Any]],
+                   problems: Sequence[dict[str, Any]], methods: Sequence[str]
+                   ) -> list[dict[str, Any]]:
+    """Depth and leaves of every run's tree after simplification (``policy.json`` of the run
+    directories; the plans, models and runs without a directory are left out)."""
+    from scmgym.policies import TreePolicy, policy_from_dict
+
+    rows = []
+    for p in problems:
+        mine = [r for r in records if r["problem"] == p["id"]]
+        for m in stats.method_order(mine, methods):
+            sizes = []
+            for r in mine:
+                path = _run_path(out_dir, r) / "policy.json" if r["method"] == m and \
+                    r.get("run_dir") else None
+                if path is None or not path.is_file():
+                    continue
+                data = json.loads(path.read_text())
+                if data.get("kind") not in ("eldt", "gp", "tree"):
+                    continue
+                tree = policy_from_dict(data)
+                if isinstance(tree, TreePolicy):
+                    simple = tree.simplify()
+                    sizes.append((simple.depth, simple.n_leaves))
+            if sizes:
+                depth, leaves = zip(*sizes, strict=True)
+                rows.append({"problem": p["id"], "method": m, "trees": len(sizes),
+                             "depth_mean": round(float(np.mean(depth)), 2),
+                             "depth_max": max(depth),
+                             "leaves_mean": round(float(np.mean(leaves)), 2),
+                             "leaves_max": max(leaves)})
+    return rows
+
+
+def _tree_size_blocks(rows: list[dict[str, Any]]) -> list[Block]:
+    if not rows:
+        return []
+    table = [[r["problem"], r["method"], str(r["trees"]),
+              f"{r['depth_mean']:g} (max {r['depth_max']})",
+              f"{r['leaves_mean']:g} (max {r['leaves_max']})"] for r in rows]
+    return [("h", 2, "Tree sizes (simplified)"),
+            ("p", "Depth and leaves of each run's returned tree after simplification (the "
+                  "same decisions on the whole observation domain), mean and largest over the "
+                  "runs; `tree_sizes.csv` holds the same table."),
+            ("table", ["problem", "method", "trees", "depth", "leaves"], table)]
+
+
 # -- the document ----------------------------------------------------------------------------
 
 
@@ -772,7 +824,11 @@ def write_report(out_dir: str | Path, *, records: Sequence[dict[str, Any]] | Non
         size_figs = _size_figures(records, st["problems"], fig_dir)
         files.update(size_figs)
         blocks += _generalisation_blocks(gen_rows, size_figs, report_dir)
-    blocks += _time_blocks(timing) + _tree_blocks(st, trees)
+    sizes = tree_size_rows(out_dir, records, st["problems"], methods)
+    if sizes:
+        files["tree_sizes_csv"] = _write_csv(report_dir / "tree_sizes.csv", TREE_SIZE_COLUMNS,
+                                             sizes)
+    blocks += _time_blocks(timing) + _tree_size_blocks(sizes) + _tree_blocks(st, trees)
     files["report_md"] = report_dir / "report.md"
     files["report_md"].write_text(render_markdown(blocks))
     files["report_html"] = report_dir / "report.html"
