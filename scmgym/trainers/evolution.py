@@ -276,15 +276,12 @@ class EvolutionaryTrainer:
 
     # -- the leaf-fitting pass -------------------------------------------------------------------
     def _fit_seeds(self) -> list[int]:
-        """The leaf-fitting episodes' seeds: ``leaf_fit_episodes`` of them (one on a
-        deterministic plant with one instance), the same for every candidate tree."""
-        base = self.env.unwrapped
-        source = getattr(base, "source", None)
-        n = self.hparams.get("leaf_fit_episodes", 1)
-        if not self.plant.stochastic and (source is None or source.single):
-            n = 1
+        """The leaf-fitting episodes' seeds: ``leaf_fit_episodes`` of them, the same for every
+        candidate tree (an HFS tree's episodes differ too: the presentation order and the
+        priorities inside a level are drawn per episode)."""
         from scmgym.core.seeds import stream_seeds
 
+        n = self.hparams.get("leaf_fit_episodes", 1)
         return [int(s) for s in stream_seeds("leaf-fit", n, root=int(self.hparams["seed"]))]
 
     def _play_tree(self, root, seeds: list[int]) -> float:
@@ -337,7 +334,13 @@ class EvolutionaryTrainer:
 
         def with_actions(acts: list[int]):
             it = iter(acts)
-            return T.map_leaves(root, lambda leaf: T.Leaf(next(it), leaf.q))
+
+            def refit(leaf: T.Leaf) -> T.Leaf:
+                # a leaf whose action changed drops its Q-values (no longer their argmax)
+                a = next(it)
+                return T.Leaf(a, leaf.q if a == leaf.action else None)
+
+            return T.map_leaves(root, refit)
 
         info = {"episodes": len(seeds), "passes": 0, "changed": 0, "before": None,
                 "after": None}
