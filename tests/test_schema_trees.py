@@ -240,8 +240,9 @@ def test_presets_expand_and_explicit_values_win():
     assert expand_preset("gp", {"preset": "paper"}) == {}
     with pytest.raises(DataError, match="eldt has no preset 'fast'.*allowed: paper, strong"):
         expand_preset("eldt", {"preset": "fast"})
-    with pytest.raises(DataError, match="ppo has no presets"):
-        expand_preset("ppo", {"preset": "strong"})
+    assert expand_preset("ppo", {"preset": "fast"}) == {"preset": "fast"}  # PPO's own
+    with pytest.raises(DataError, match="ga has no hyperparameter preset"):
+        check_method("ga", Problem.parse("make-or-buy:list1"), 500, {"preset": "strong"})
     check_method("gp", Problem.parse("make-or-buy:list1"), 500, {"preset": "strong"})
 
 

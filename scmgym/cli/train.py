@@ -37,7 +37,7 @@ _FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "max_height": ("max_height", ("gp",)),
     "boolean_ops": ("boolean_ops", ("gp",)),
     "time_limit": ("time_limit", ("milp",)),
-    "preset": ("preset", ("eldt", "gp")),
+    "preset": ("preset", ("eldt", "gp", "ppo")),
     "conditions": ("conditions", ("eldt", "gp")),
 }
 
@@ -90,9 +90,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--boolean-ops", action="store_true", default=None,
                    help="GP make-or-buy: add and/or/not primitives")
     p.add_argument("--time-limit", type=float, default=None, help="MILP: solver seconds (300)")
-    p.add_argument("--preset", choices=("paper", "strong"), default=None,
+    p.add_argument("--preset", choices=("paper", "strong", "fast"), default=None,
                    help="ELDT, GP: the study's settings (paper, default) or the ones that "
-                   "measure best (strong: docs/trainers.md); other flags override a preset")
+                   "measure best (strong: docs/trainers.md); PPO: paper or fast "
+                   "(docs/ppo.md); other flags override a preset")
     p.add_argument("--conditions", choices=("constant", "pairs"), default=None,
                    help="ELDT, GP: conditions against constants (default) or also between "
                    "two features of the same unit (pairs; needs --observation extended or "

@@ -194,18 +194,19 @@ def run_oracle(problem: Problem, budget: int, seed: int, run_dir: Path | None = 
 
 
 def expand_preset(method: str, hparams: dict[str, Any]) -> dict[str, Any]:
-    """The hyperparameters with a ``preset`` name replaced by the trainer's preset values
-    (``PRESETS`` of the trainer class; the values given beside it win)."""
-    if "preset" not in hparams:
+    """The hyperparameters with a ``preset`` name replaced by the tree trainer's preset values
+    (``PRESETS`` of the trainer class; the values given beside it win). Other methods keep
+    ``preset`` as it is: PPO takes it as its own argument, and a method without one names it
+    as an unknown hyperparameter."""
+    target = getattr(get_method(method).adapter, "trainer", None)
+    if "preset" not in hparams or target is None:
         return dict(hparams)
     rest = dict(hparams)
     name = rest.pop("preset")
-    target = getattr(get_method(method).adapter, "trainer", None)
-    presets = getattr(resolve(target), "PRESETS", {}) if target else {}
+    presets = getattr(resolve(target), "PRESETS", {})
     if name not in presets:
-        raise DataError(f"{method} has no preset {name!r}" if presets
-                        else f"{method} has no presets", value=name,
-                        allowed=", ".join(presets) or "none (remove 'preset')")
+        raise DataError(f"{method} has no preset {name!r}", value=name,
+                        allowed=", ".join(presets))
     return {**presets[name], **rest}
 
 
