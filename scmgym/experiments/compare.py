@@ -81,9 +81,8 @@ def run_one(method: str, problem: Problem, budget: int, seed: int, out: Path,
     resumed from its checkpoint (ELDT, GP), or redone in the same directory (any other method,
     its partial history replaced), so no stale directory is left beside a new one."""
     label = method
+    run_dir = find_run(out, problem, label, seed, budget, hparams, finished=False)
     method, hparams = split_variant(label, hparams)
-    run_dir = find_run(out, problem, label, seed, budget, {**hparams, **(
-        {"method": method} if method != label else {})}, finished=False)
     resume = (run_dir is not None and METHODS[method].resumable
               and (run_dir / "checkpoint.pkl").is_file())
     if run_dir is None:  # an empty directory is one killed before its config.json: reused
