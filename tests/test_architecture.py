@@ -1,5 +1,5 @@
 """The layers import one way: simulators <- core <- envs <- policies <- trainers/baselines <-
-experiments <- cli (docs/architecture.md). Every import in the package, at module level or
+planning <- experiments <- cli (docs/architecture.md). Every import in the package, at module level or
 inside a function, is checked against it."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ LAYERS = {
     "envs": 3,
     "policies": 4,
     "trainers": 5, "baselines": 5,
+    "planning": 5.5,
     "experiments": 6,
     "cli": 7,
 }
