@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         hfs,
         make_or_buy,
         milp,
+        plan,
         report,
         reproduce,
         show_tree,
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_parser(commands)
     evaluate.add_parser(commands)
     milp.add_parser(commands)
+    plan.add_parser(commands)
     show_tree.add_parser(commands)
     demo.add_parser(commands)
     return parser

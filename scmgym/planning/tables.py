@@ -196,7 +196,7 @@ def _check_table(frame: pd.DataFrame, table: Table, src: str) -> pd.DataFrame:
                             column=",".join(table.key),
                             value=value[0] if len(value) == 1 else value,
                             allowed="each key once per table")
-    result.attrs["rows"] = rows
+    result.attrs["rows"] = tuple(int(r) for r in rows)
     return result
 
 
