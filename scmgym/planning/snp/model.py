@@ -27,8 +27,8 @@ Two modelling choices a reader should know (docs/planning.md gives the equations
   the same bucket;
 * the big-M of a lot switch is the smaller of the resource's capacity in that bucket over the
   use per unit, and the horizon's total requirement of the product (demand plus safety stock
-  plus what processes further down need, rounded up to a lot). No plan gains by making or
-  moving more than that in one bucket, since every cost is non-negative.
+  plus what processes further down need, raised to the minimum lot, plus one lot). No plan
+  gains by making or moving more than that in one bucket, since every cost is non-negative.
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def build_index(inst: SNPInstance, offsets: Offsets | None = None) -> Index:
                                           pr["usage"], pr["min_lot"], pr["lot_size"],
                                           pr["fixed_cost"], strict=True):
         if mn > 0 or fc > 0:
-            base = req[p] + lot
+            base = max(req[p], mn) + lot
             for t in range(T):
                 bound = base
                 if r and use > 0:
@@ -193,7 +193,7 @@ def build_index(inst: SNPInstance, offsets: Offsets | None = None) -> Index:
                                               ln["usage"], ln["min_lot"], ln["lot_size"],
                                               ln["fixed_cost"], ln["lead_time"], strict=True):
         if mn > 0 or fc > 0:
-            base = req[p] + lot
+            base = max(req[p], mn) + lot
             for t in range(T - int(lt)):
                 bound = base
                 if r and use > 0:
@@ -251,10 +251,12 @@ def build_snp_model(inst: SNPInstance, *, offsets: Offsets | None = None,
     ship_lot = ln[ln["lot_size"] > 0].set_index("lane")["lot_size"].to_dict()
     m.make_on = pyo.Var(list(ix.make_M), within=binary, dense=False)
     m.ship_on = pyo.Var(list(ix.ship_M), within=binary, dense=False)
-    m.make_lots = pyo.Var([(k, t) for k, t in ix.make if k in make_lot], within=integer,
-                          dense=False)
-    m.ship_lots = pyo.Var([(a, t) for a, t in ix.ship if a in ship_lot], within=integer,
-                          dense=False)
+    # (dense=False creates a variable when a constraint first uses it, so key lists, not the
+    # variables, are what the constraint families below iterate over)
+    make_lot_keys = [(k, t) for k, t in ix.make if k in make_lot]
+    ship_lot_keys = [(a, t) for a, t in ix.ship if a in ship_lot]
+    m.make_lots = pyo.Var(make_lot_keys, within=integer, dense=False)
+    m.ship_lots = pyo.Var(ship_lot_keys, within=integer, dense=False)
 
     # ---- stock balance: stock = previous + procured + made - consumed + arrived - sent
     #      - delivered (+ offsets) ------------------------------------------------------
@@ -373,8 +375,8 @@ def build_snp_model(inst: SNPInstance, *, offsets: Offsets | None = None,
     lot_keys = [("make", k, t) for k, t in ix.make_M if make_min[k] > 0]
     lot_keys += [("ship", a, t) for a, t in ix.ship_M if ship_min[a] > 0]
     on_keys = [("make", k, t) for k, t in ix.make_M] + [("ship", a, t) for a, t in ix.ship_M]
-    multiple_keys = [("make", k, t) for k, t in m.make_lots] + [
-        ("ship", a, t) for a, t in m.ship_lots]
+    multiple_keys = [("make", k, t) for k, t in make_lot_keys] + [
+        ("ship", a, t) for a, t in ship_lot_keys]
 
     def parts(kind):
         return ((m.make, m.make_on, m.make_lots, make_min, ix.make_M, make_lot) if kind == "make"
