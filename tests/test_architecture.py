@@ -1,6 +1,6 @@
 """The layers import one way: simulators <- core <- envs <- policies <- trainers/baselines <-
-planning <- experiments <- cli (docs/architecture.md). Every import in the package, at module level or
-inside a function, is checked against it."""
+planning <- experiments <- cli (docs/architecture.md). Every import in the package, at module
+level or inside a function, is checked against it."""
 
 from __future__ import annotations
 
