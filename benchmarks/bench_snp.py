@@ -55,8 +55,8 @@ def solve_rows(sizes, time_limit: float, repeats: int = 1) -> list[dict]:
 
     rows = []
     options = SolverOptions(time_limit=time_limit, threads=1)
-    for p, l, t in sizes:
-        inst = generate_snp_instance(p, l, t, seed=0)
+    for p, n_loc, t in sizes:
+        inst = generate_snp_instance(p, n_loc, t, seed=0)
         best_bound = None
         for dec in DECOMPOSITIONS:
             runs = []
@@ -71,8 +71,8 @@ def solve_rows(sizes, time_limit: float, repeats: int = 1) -> list[dict]:
             gap = None
             if r.objective is not None and best_bound is not None and r.objective > 0:
                 gap = (r.objective - best_bound) / r.objective
-            row = {"benchmark": f"snp {p}x{l}x{t} {dec}", "median_ms": wall * 1000,
-                   "runs": len(runs), "size": f"{p}x{l}x{t}", "decomposition": dec,
+            row = {"benchmark": f"snp {p}x{n_loc}x{t} {dec}", "median_ms": wall * 1000,
+                   "runs": len(runs), "size": f"{p}x{n_loc}x{t}", "decomposition": dec,
                    "status": r.status, "objective": r.objective,
                    "monolithic_bound": best_bound, "gap_to_bound": gap,
                    "build_s": r.build_seconds, "solve_s": r.solve_seconds,
@@ -88,12 +88,12 @@ def solve_rows(sizes, time_limit: float, repeats: int = 1) -> list[dict]:
 
 def build_rows(sizes) -> list[dict]:
     rows = []
-    for p, l, t in sizes:
-        out = subprocess.run([sys.executable, "-c", _BUILD_CHILD, str(p), str(l), str(t)],
+    for p, n_loc, t in sizes:
+        out = subprocess.run([sys.executable, "-c", _BUILD_CHILD, str(p), str(n_loc), str(t)],
                              capture_output=True, text=True, check=True)
         data = json.loads(out.stdout.strip().splitlines()[-1])
-        data.update({"benchmark": f"snp build {p}x{l}x{t}", "median_ms": data["seconds"] * 1000,
-                     "runs": 1, "size": f"{p}x{l}x{t}",
+        data.update({"benchmark": f"snp build {p}x{n_loc}x{t}", "median_ms": data["seconds"] * 1000,
+                     "runs": 1, "size": f"{p}x{n_loc}x{t}",
                      "us_per_variable": data["seconds"] / data["variables"] * 1e6})
         rows.append(data)
         print(json.dumps(data), file=sys.stderr, flush=True)

@@ -461,3 +461,18 @@ def test_cli_infeasible_exits_1_with_diagnosis(tmp_path, capsys):
 def test_cli_bad_arguments(capsys):
     assert main(["plan", "snp", "--generate", "2,4"]) != 0
     assert "PRODUCTS,LOCATIONS,BUCKETS" in capsys.readouterr().err
+
+
+def test_docs_describe_every_table_and_column():
+    from pathlib import Path
+
+    from scmgym.planning.snp import TABLES
+
+    text = (Path(__file__).parents[1] / "docs" / "planning.md").read_text()
+    for t in TABLES:
+        assert f"**`{t.name}.csv`**" in text, t.name
+        for c in t.columns:
+            assert f"| `{c.name}` |" in text, (t.name, c.name)
+    for family in ("stock_balance", "resource_capacity", "lot_min", "safety_stock",
+                   "demand_fulfilment"):
+        assert f"`{family}`" in text
