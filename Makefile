@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-ray bench lint clean
+.PHONY: demo test test-fast test-ray test-scip bench lint clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test-fast: $(STAMP)
 test-ray: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,ray]'
 	$(BIN)/python -m pytest -q -n 0 -rs tests/test_ray.py tests/test_reproduce.py
+
+# SCIP for the planning models (an optional extra: the SCIP test is skipped, and said so, by
+# `make test` where pyscipopt is not installed).
+test-scip: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,scip]'
+	$(BIN)/python -m pytest -q -n 0 -rs tests/test_snp.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

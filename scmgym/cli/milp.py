@@ -24,7 +24,8 @@ def _solver_args(p: argparse.ArgumentParser, time_limit: float) -> None:
                    help="relative gap at which the solver stops (default 1e-4)")
     g.add_argument("--threads", type=int, default=None, help="solver threads (default: solver's)")
     g.add_argument("--solver", default="highs",
-                   help="Pyomo solver name (default highs, through highspy)")
+                   help="Pyomo solver name (default highs, through highspy; scip_direct "
+                   "with pip install scmgym[scip])")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
 

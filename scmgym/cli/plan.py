@@ -19,6 +19,7 @@ import json
 import sys
 from pathlib import Path
 
+from scmgym.cli.milp import _options, _solver_args
 from scmgym.errors import DataError
 
 
@@ -56,20 +57,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    help="time decomposition: buckets per window")
     p.add_argument("--overlap", type=int, default=None,
                    help="time decomposition: buckets shared by consecutive windows")
-    p.add_argument("--time-limit", type=float, default=300.0,
-                   help="seconds for the whole solve, shared by the subproblems (default 300)")
-    p.add_argument("--mip-gap", type=float, default=1e-4,
-                   help="relative gap at which a solve stops (default 1e-4)")
-    p.add_argument("--threads", type=int, default=None, help="solver threads")
-    p.add_argument("--solver", default="highs",
-                   help="Pyomo solver name: highs (default) or scip_direct (pip install "
-                   "scmgym[scip])")
+    _solver_args(p, 300.0)
     p.add_argument("--out", metavar="DIR", default=None,
                    help="write the plan tables, result.json (and the generated instance)")
     p.add_argument("--plot", metavar="PRODUCT@LOCATION", default=None,
                    help="plot stock, flows and capacity use at one stock point (into --out, "
                    "or plan-PRODUCT-LOCATION.png)")
-    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(handler=_run_snp)
 
 
@@ -86,7 +79,6 @@ def _generate_args(text: str) -> tuple[int, int, int]:
 
 
 def _run_snp(args: argparse.Namespace) -> int:
-    from scmgym.baselines.milp.common import SolverOptions
     from scmgym.planning.snp import (
         generate_snp_instance,
         load_snp_instance,
@@ -108,8 +100,7 @@ def _run_snp(args: argparse.Namespace) -> int:
         from scmgym.planning.snp.plots import check_stock_point
 
         check_stock_point(inst, product, location)
-    options = SolverOptions(time_limit=args.time_limit, mip_rel_gap=args.mip_gap,
-                            threads=args.threads, solver=args.solver)
+    options = _options(args)
     summary = inst.summary()
     print(f"{inst.name}: " + ", ".join(f"{v} {k}" for k, v in summary.items())
           + f"; decomposition {args.decomposition}", file=sys.stderr)

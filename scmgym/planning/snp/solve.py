@@ -469,16 +469,24 @@ def _time(runner: _Runner, window: int | None, overlap: int | None):
                           f"got window={w}, overlap={o}")
     starts = list(range(0, T, w - o))
     starts = [s for i, s in enumerate(starts) if i == 0 or starts[i - 1] + w < T]
-    runner.total_steps = len(starts)
-    decisions: dict = {}
-    plan = None
-    info = None
+    stages = []
     for i, s in enumerate(starts):
         end = T - 1 if i == len(starts) - 1 else min(T - 1, s + w - 1)
-        sub = inst.restrict(last_bucket=end, name=f"{inst.name}/window{i + 1}")
-        fix = (decisions, lambda name, key, s=s: key[-1] < s)
-        _, info, plan = runner.run(f"window buckets {s}-{end}", sub,
-                                   time_limit=runner.remaining() / (len(starts) - i), fix=fix)
+        stages.append((f"window buckets {s}-{end}",
+                       inst.restrict(last_bucket=end, name=f"{inst.name}/window{i + 1}"),
+                       lambda name, key, s=s: key[-1] < s))
+    return _sequential(runner, stages)
+
+
+def _sequential(runner: _Runner, stages: list[tuple[str, SNPInstance, Callable]]):
+    """Solve ``stages`` in turn, each with the decisions of the one before it that ``keep``
+    selects fixed, sharing the remaining time evenly; the last plan is the result."""
+    runner.total_steps = len(stages)
+    decisions: dict = {}
+    plan = None
+    for i, (name, sub, keep) in enumerate(stages):
+        _, info, plan = runner.run(name, sub, time_limit=runner.remaining() / (len(stages) - i),
+                                   fix=(decisions, keep))
         if info.status == "infeasible":
             runner.failed = sub
             return [], None, "infeasible"
@@ -492,25 +500,15 @@ def _priority(runner: _Runner):
     inst = runner.inst
     dm = inst.frames["demands"]
     classes = sorted(set(dm["priority"]))
-    runner.total_steps = max(1, len(classes))
-    decisions: dict = {}
-    plan = None
-    prio = dict(zip(dm["demand"], dm["priority"], strict=True))
     if not classes:
         return _monolithic(runner)
-    for i, c in enumerate(classes):
-        sub = inst.restrict(demands=list(dm.loc[dm["priority"] <= c, "demand"]),
-                            name=f"{inst.name}/priority{c}")
-        fix = (decisions, lambda name, key, c=c: name == "deliver" and prio[key[0]] < c)
-        _, info, plan = runner.run(f"priority <= {c}", sub,
-                                   time_limit=runner.remaining() / (len(classes) - i), fix=fix)
-        if info.status == "infeasible":
-            runner.failed = sub
-            return [], None, "infeasible"
-        if plan is None:
-            return [], None, "no_solution"
-        decisions = decision_keys(plan)
-    return [plan], None, "feasible"
+    prio = dict(zip(dm["demand"], dm["priority"], strict=True))
+    return _sequential(runner, [
+        (f"priority <= {c}",
+         inst.restrict(demands=list(dm.loc[dm["priority"] <= c, "demand"]),
+                       name=f"{inst.name}/priority{c}"),
+         lambda name, key, c=c: name == "deliver" and prio[key[0]] < c)
+        for c in classes])
 
 
 # ---- result, verification, diagnosis ----------------------------------------------------------
