@@ -30,18 +30,23 @@ TIME_LIMIT = 120.0
 DECOMPOSITIONS = ("none", "components", "product", "time", "priority")
 
 _BUILD_CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from scmgym.planning.snp import build_snp_model, generate_snp_instance, model_size
+
+def status(key):  # kB from /proc/self/status (VmHWM is this process's own peak; getrusage's
+    # ru_maxrss can carry the parent's peak across exec)
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
 p, l, t = map(int, sys.argv[1:4])
 inst = generate_snp_instance(p, l, t, seed=0)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = status("VmRSS")
 start = time.perf_counter()
 model = build_snp_model(inst)
 seconds = time.perf_counter() - start
 size = model_size(model)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"seconds": seconds, "peak_rss_mb": peak / 1024,
-                  "before_build_mb": base / 1024, **size}))
+print(json.dumps({"seconds": seconds, "peak_rss_mb": status("VmHWM"),
+                  "before_build_mb": base, **size}))
 """
 
 
