@@ -476,3 +476,29 @@ def test_docs_describe_every_table_and_column():
     for family in ("stock_balance", "resource_capacity", "lot_min", "safety_stock",
                    "demand_fulfilment"):
         assert f"`{family}`" in text
+
+
+def test_a_subproblem_without_a_plan_falls_back_to_deciding_nothing_new(monkeypatch, small):
+    import scmgym.planning.snp.solve as snp_solve
+
+    real = snp_solve.solve
+    calls = {"n": 0}
+
+    def first_finds_nothing(model, options):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return snp_solve.SolveInfo(status="no_solution", termination="maxTimeLimit",
+                                       objective=None, bound=None, solve_seconds=0.0,
+                                       solver="highs")
+        return real(model, options)
+
+    monkeypatch.setattr(snp_solve, "solve", first_finds_nothing)
+    r = solve_snp(small, "product", options=LOOSE)
+    assert r.steps[0].status == "no_solution: nothing new decided"
+    assert r.status == "feasible" and not r.violations and r.plan is not None
+    line = set(product_lines(small)[0])
+    made = set(r.plan["production"]["product"])
+    assert not (line & made)  # the first line decided nothing
+    calls["n"] = 0
+    r = solve_snp(small, "product", options=LOOSE, fallback=False)
+    assert r.status == "no_solution" and r.plan is None

@@ -158,6 +158,8 @@ class _Runner:
         self.steps: list[Step] = []
         self.start = time.perf_counter()
         self.total_steps = 1
+        #: when a subproblem finds no plan in its time, decide nothing new in it
+        self.fallback = False
 
     def remaining(self) -> float:
         return self.options.time_limit - (time.perf_counter() - self.start)
@@ -173,6 +175,17 @@ class _Runner:
         size = model_size(model)
         limit = max(MIN_STEP_SECONDS, time_limit)
         info = solve(model, replace(self.options, time_limit=limit))
+        if info.status == "no_solution" and self.fallback:
+            # no plan within this subproblem's share of the time: keep what earlier
+            # subproblems decided and decide nothing new (every free decision 0), so the
+            # decomposition still ends with a plan; the step says so
+            _fix(model, {}, lambda var, key: not getattr(model, var)[key].fixed, inst)
+            zero = solve(model, replace(self.options, time_limit=max(MIN_STEP_SECONDS,
+                                                                      self.remaining())))
+            info = replace(zero, status=("no_solution: nothing new decided"
+                                         if zero.objective is not None else zero.status),
+                           solve_seconds=round(info.solve_seconds + zero.solve_seconds, 3),
+                           bound=None)
         step = Step(name=name, status=info.status, objective=info.objective, bound=info.bound,
                     build_seconds=round(build, 3), solve_seconds=info.solve_seconds,
                     time_limit=round(limit, 3), **size)
@@ -191,7 +204,7 @@ def solve_snp(inst: SNPInstance, decomposition: str = "none", *,
               options: SolverOptions | None = None, order: str = "value",
               preallocate: bool = False, time_split: str = "even",
               window: int | None = None, overlap: int | None = None,
-              verify: bool | None = None, diagnose: bool = True,
+              verify: bool | None = None, diagnose: bool = True, fallback: bool = True,
               progress: Callable[[str], None] | None = None) -> SNPResult:
     """Plan ``inst``.
 
@@ -211,6 +224,11 @@ def solve_snp(inst: SNPInstance, decomposition: str = "none", *,
         verify: check the plan against the monolithic model (default: for every
             decomposition, not for ``"none"``, whose plan is the monolithic model's own).
         diagnose: on infeasibility, solve the elastic model and name what must give.
+        fallback: in a decomposition, a subproblem that finds no plan within its share of
+            the time decides nothing new (its free decisions are set to 0 and the rest
+            solved), so the decomposition still ends with a plan whose cost shows it; the
+            step's status is then "no_solution: nothing new decided". Off: the whole call
+            ends with "no_solution".
         progress: called with one line per finished subproblem.
     """
     if decomposition not in DECOMPOSITIONS:
@@ -222,6 +240,7 @@ def solve_snp(inst: SNPInstance, decomposition: str = "none", *,
         raise ScmgymError(f"unknown time_split {time_split!r}; allowed: "
                           f"{', '.join(TIME_SPLITS)}")
     runner = _Runner(inst, options or SolverOptions(), progress)
+    runner.fallback = fallback and decomposition != "none"
     verify = decomposition != "none" if verify is None else verify
     if decomposition == "none":
         plans, bound, status = _monolithic(runner)
@@ -303,10 +322,12 @@ def _estimate(inst: SNPInstance) -> float:
 
 
 def _worst(statuses: list[str]) -> str:
-    for s in ("infeasible", "no_solution", "feasible"):
+    """The status of the whole from its parts' (a part that fell back to deciding nothing
+    new leaves a plan, not proven optimal)."""
+    for s in ("infeasible", "no_solution"):
         if s in statuses:
             return s
-    return "optimal"
+    return "optimal" if all(s == "optimal" for s in statuses) else "feasible"
 
 
 def _components(runner: _Runner, split: str):
