@@ -4,6 +4,8 @@ the monolithic model, bad input, infeasibility diagnosis, the generator and the 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -484,13 +486,13 @@ def test_a_subproblem_without_a_plan_falls_back_to_deciding_nothing_new(monkeypa
     real = snp_solve.solve
     calls = {"n": 0}
 
-    def first_finds_nothing(model, options):
+    def first_finds_nothing(model, options, on_progress=None):
         calls["n"] += 1
         if calls["n"] == 1:
             return snp_solve.SolveInfo(status="no_solution", termination="maxTimeLimit",
                                        objective=None, bound=None, solve_seconds=0.0,
                                        solver="highs")
-        return real(model, options)
+        return real(model, options, on_progress)
 
     monkeypatch.setattr(snp_solve, "solve", first_finds_nothing)
     r = solve_snp(small, "product", options=LOOSE)
@@ -502,3 +504,50 @@ def test_a_subproblem_without_a_plan_falls_back_to_deciding_nothing_new(monkeypa
     calls["n"] = 0
     r = solve_snp(small, "product", options=LOOSE, fallback=False)
     assert r.status == "no_solution" and r.plan is None
+
+
+# ---- the solver's progress, read from its log ----------------------------------------------
+
+#: excerpts of real branch-and-bound logs (HiGHS 1.16 and SCIP 10, from generated SNP
+#: instances), kept as files for their long lines
+SOLVER_LOGS = Path(__file__).parent / "data" / "solver_logs"
+
+
+@pytest.mark.parametrize("log, expect", [
+    ("highs.txt", [(0.2, None, None, None), (0.3, 3559283622.647, 4548399.22255, 0.9987),
+                 (10.2, 4603813.849005, 4558373.909866, 0.0099)]),
+    ("scip.txt", [(2.0, None, 4548399.0, None), (9.5, 4603000.0, 4561617.0, 0.0091)]),
+])
+def test_solver_log_reader_reads_the_branch_and_bound_table(log, expect):
+    from scmgym.baselines.milp.common import SolverLogReader
+
+    log = (SOLVER_LOGS / log).read_text()
+    got = []
+    reader = SolverLogReader(got.append)
+    for i in range(0, len(log), 7):  # the log arrives in pieces that split lines
+        reader.write(log[i:i + 7])
+    assert [(p.seconds, p.incumbent, p.bound, p.gap) for p in got] == [
+        (s, i, b, pytest.approx(g) if g is not None else None) for s, i, b, g in expect]
+
+
+def test_solver_progress_arrives_while_solving():
+    events = []
+    inst = generate_snp_instance(50, 12, 13, seed=0)
+    r = solve_snp(inst, options=SolverOptions(time_limit=3, threads=1),
+                  solver_progress=lambda *a: events.append(a))
+    assert events and {label for label, _, _ in events} == {"[1/1] monolithic"}
+    assert all(limit == pytest.approx(3, abs=0.1) for _, limit, _ in events)
+    seconds = [p.seconds for _, _, p in events]
+    assert seconds == sorted(seconds) and seconds[-1] <= 3 + 1
+    last = events[-1][2]
+    if r.objective is not None and last.incumbent is not None:
+        assert last.incumbent == pytest.approx(r.objective, rel=1e-6)
+
+
+def test_cli_prints_live_progress_lines_when_not_on_a_terminal(capfd):
+    assert main(["plan", "snp", "--generate", "50,12,13", "--time-limit", "3",
+                 "--threads", "1"]) == 0
+    err = capfd.readouterr().err
+    live = [line for line in err.splitlines() if " s of 3, incumbent" in line]
+    assert live and re.match(r"\[1/1\] monolithic: \d+ s of 3, incumbent", live[0])
+    assert "[1/1] monolithic: feasible" in err or "[1/1] monolithic: optimal" in err

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
+import time
+from typing import Any
 
 from scmgym.baselines.milp import SolverOptions
+from scmgym.baselines.milp.common import SolverProgress
 from scmgym.errors import DataError
 
 
@@ -32,6 +37,78 @@ def _solver_args(p: argparse.ArgumentParser, time_limit: float) -> None:
 def _options(args: argparse.Namespace) -> SolverOptions:
     return SolverOptions(time_limit=args.time_limit, mip_rel_gap=args.mip_gap,
                          threads=args.threads, solver=args.solver)
+
+
+class SolverProgressLine:
+    """Shows a solve as it goes, from the solver's log: on a terminal one progress bar per
+    subproblem (seconds against its time limit, with incumbent, bound and gap); elsewhere (a
+    log file, CI) a plain line at most every ``every`` seconds. ``finished(line)`` closes the
+    bar and prints the subproblem's closing line.
+
+    Pyomo redirects the process's standard output and error (the file descriptors) into the
+    log reader while the solver runs, so live lines go by default to a duplicate of standard
+    error taken before any solve, which still reaches the terminal; closing lines, printed
+    between solves, go to ``sys.stderr``."""
+
+    def __init__(self, stream: Any = None, every: float = 15.0) -> None:
+        self._given = stream
+        if stream is None:
+            sys.stderr.flush()
+            try:
+                stream = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+            except (OSError, ValueError):  # no descriptor behind it (captured in a test)
+                stream = sys.stderr
+        self.stream = stream
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.every = every
+        self._label: str | None = None
+        self._bar: Any = None
+        self._last = 0.0
+
+    @staticmethod
+    def describe(p: SolverProgress) -> str:
+        def num(v: float | None) -> str:
+            return "-" if v is None else format(v, ".6g")
+
+        gap = "-" if p.gap is None else format(p.gap, ".2%")
+        return f"incumbent {num(p.incumbent)}, bound {num(p.bound)}, gap {gap}"
+
+    def __call__(self, label: str, limit: float, p: SolverProgress) -> None:
+        if label != self._label:
+            self._close()
+            self._label = label
+            if self.tty:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=round(limit, 1), desc=label, file=self.stream,
+                                 leave=False, bar_format="{desc}: {bar} {n:.0f}/{total:.0f} s"
+                                 "{postfix}")
+        if self._bar is not None:
+            self._bar.n = min(p.seconds, self._bar.total)
+            self._bar.set_postfix_str(self.describe(p))
+        elif time.monotonic() - self._last >= self.every:
+            self._last = time.monotonic()
+            print(f"{label}: {p.seconds:.0f} s of {limit:.0f}, {self.describe(p)}",
+                  file=self.stream, flush=True)
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self._bar = None
+        self._label = None
+        self._last = 0.0
+
+    def finished(self, line: str) -> None:
+        self._close()
+        print(line, file=self._given or sys.stderr, flush=True)
+
+    def __enter__(self) -> SolverProgressLine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close()
+        if self._given is None and self.stream is not sys.stderr:
+            self.stream.close()  # the duplicate descriptor
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from scmgym.cli.milp import _options, _solver_args
+from scmgym.cli.milp import SolverProgressLine, _options, _solver_args
 from scmgym.errors import DataError
 
 
@@ -104,10 +104,11 @@ def _run_snp(args: argparse.Namespace) -> int:
     summary = inst.summary()
     print(f"{inst.name}: " + ", ".join(f"{v} {k}" for k, v in summary.items())
           + f"; decomposition {args.decomposition}", file=sys.stderr)
-    result = solve_snp(inst, args.decomposition, options=options, order=args.order,
-                       preallocate=args.preallocate, time_split=args.time_split,
-                       window=args.window, overlap=args.overlap,
-                       progress=lambda line: print(line, file=sys.stderr, flush=True))
+    with SolverProgressLine() as live:
+        result = solve_snp(inst, args.decomposition, options=options, order=args.order,
+                           preallocate=args.preallocate, time_split=args.time_split,
+                           window=args.window, overlap=args.overlap,
+                           progress=live.finished, solver_progress=live)
     data = result.to_dict()
     written = []
     if args.out is not None:

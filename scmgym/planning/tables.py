@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -105,12 +106,17 @@ class Source:
         return str(self.path / f"{table}.csv")
 
 
+def source_of(source: str | Source | None, table: str) -> str:
+    """How an error names ``table`` of an instance read from ``source``."""
+    return source.of(table) if isinstance(source, Source) else (
+        f"{source}:{table}" if source else table)
+
+
 def where(tables: Mapping[str, pd.DataFrame], source: str | Source | None, table: str,
           index: int) -> dict:
     """The ``source``/``row`` keyword arguments of a DataError about row ``index`` (the
     DataFrame index, 0-based) of ``table``."""
-    src = source.of(table) if isinstance(source, Source) else (
-        f"{source}:{table}" if source else table)
+    src = source_of(source, table)
     row = tables[table].attrs.get("rows")
     number = int(row[index]) if row is not None else int(index) + 2
     return {"source": src, "row": number}
@@ -250,3 +256,102 @@ def write_tables(path: str | Path, frames: Mapping[str, pd.DataFrame]) -> Path:
     for name, frame in frames.items():
         frame.to_csv(path / f"{name}.csv", index=False, float_format="%.10g")
     return path
+
+
+@dataclass(frozen=True, eq=False)
+class TableSet:
+    """A checked planning instance kept as one pandas DataFrame per table of the class's
+    ``TABLES``: the base of each planning model's instance class.
+
+    A subclass sets ``TABLES`` and overrides :meth:`check` (references between tables, with
+    :meth:`_refs` and :meth:`_fail` naming the first bad row). Tables are reachable as
+    attributes (``inst.demands``); the instance is never changed after construction.
+    """
+
+    TABLES: ClassVar[tuple[Table, ...]] = ()
+
+    name: str
+    frames: dict[str, pd.DataFrame]
+    source: Source | str | None = None
+    meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_frames(cls, name: str, frames: Mapping[str, pd.DataFrame], *,
+                    source: Source | str | None = None, meta: dict | None = None,
+                    check: bool = True):
+        """Fill absent optional tables and columns (with their defaults), order the columns
+        as declared and check the whole instance."""
+        full = {}
+        for t in cls.TABLES:
+            frame = frames.get(t.name)
+            if frame is None:
+                frame = t.empty()
+            else:
+                frame = frame.reset_index(drop=True).copy()
+                for col in t.columns:
+                    if col.name not in frame.columns:
+                        frame[col.name] = col.default if col.default is not None else np.nan
+                rows = frames[t.name].attrs.get("rows")
+                frame = frame[[c.name for c in t.columns]]
+                if rows is not None:
+                    frame.attrs["rows"] = rows
+            full[t.name] = frame
+        inst = cls(name=name, frames=full, source=source, meta=dict(meta or {}))
+        if check:
+            inst.check()
+        return inst
+
+    @classmethod
+    def load(cls, path: str | Path, *, name: str | None = None):
+        """Read an instance from a folder of CSV tables or an ``.xlsx`` workbook and check it.
+
+        Raises:
+            DataError: naming the file (and sheet), row, column, value and what is allowed.
+        """
+        frames, source = read_tables(path, cls.TABLES)
+        return cls.from_frames(name or Path(path).stem, frames, source=source)
+
+    def write(self, path: str | Path) -> Path:
+        """Write the instance as a folder of CSV tables, or a workbook if ``path`` ends in
+        .xlsx."""
+        return write_tables(path, self.frames)
+
+    def __getattr__(self, item: str) -> pd.DataFrame:
+        frames = self.__dict__.get("frames")
+        if frames is not None and item in frames:
+            return frames[item]
+        raise AttributeError(item)
+
+    def check(self) -> None:
+        """Check references between tables (a subclass's rules)."""
+
+    # ---- helpers for check() ---------------------------------------------------------------
+    def _where(self, tab: str, index: int) -> dict:
+        return where(self.frames, self.source, tab, index)
+
+    def _fail(self, problem: str, tab: str, mask, column: str, allowed: str,
+              value: object = None) -> None:
+        """Raise a DataError about the first row of ``tab`` where ``mask`` holds (nothing
+        when it holds nowhere); the value is the row's ``column`` unless given."""
+        mask = np.asarray(mask, bool)
+        if not mask.any():
+            return
+        i = int(np.flatnonzero(mask)[0])
+        shown = self.frames[tab][column].iloc[i] if value is None else value
+        if isinstance(shown, np.generic):
+            shown = shown.item()
+        raise DataError(problem, **self._where(tab, i), column=column, value=shown,
+                        allowed=allowed)
+
+    def _refs(self, tab: str, column: str, allowed: set, what: str,
+              *, optional: bool = False) -> None:
+        """Every value of ``tab.column`` must be one of ``allowed`` (empty passes when
+        ``optional``)."""
+        values = self.frames[tab][column]
+        bad = ~values.isin(allowed)
+        if optional:
+            bad &= values != ""
+        shown = [str(x) for x in sorted(allowed)]
+        more = f" (and {len(shown) - 8} more)" if len(shown) > 8 else ""
+        self._fail(f"unknown {what}", tab, bad.to_numpy(), column,
+                   (", ".join(shown[:8]) + more) if shown else f"no {what} is defined")

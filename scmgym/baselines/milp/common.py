@@ -7,7 +7,10 @@ handed to any solver. :func:`solve` runs it through Pyomo's solver interface
 """
 from __future__ import annotations
 
+import io
+import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -57,6 +60,87 @@ class SolveInfo:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class SolverProgress:
+    """One line of a solver's branch-and-bound log, as read while it solves: seconds since the
+    solve began, the incumbent's objective and the best bound (None while there is none) and
+    the relative gap (a fraction, None while it is infinite)."""
+
+    seconds: float
+    incumbent: float | None
+    bound: float | None
+    gap: float | None
+
+
+def _number(text: str) -> float | None:
+    text = text.strip().rstrip("%")
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return None if value != value or abs(value) == float("inf") else value
+
+
+# HiGHS's MIP table row: an optional one-letter source, nodes processed, in queue, leaves,
+# explored %, then BestBound, BestSol, Gap, ... and the time ("12.3s") last.
+_HIGHS_ROW = re.compile(r"^\s*[A-Za-z]?\s+\d+\s+\d+\s+\d+\s+[\d.]+%\s+(\S+)\s+(\S+)\s+(\S+)"
+                        r"\s.*?([\d.]+)s\s*$")
+
+
+class SolverLogReader(io.TextIOBase):
+    """A text stream for the solver's log (Pyomo's ``tee``) that calls ``callback`` with a
+    :class:`SolverProgress` for each row of the branch-and-bound table it understands.
+
+    HiGHS rows are read by their fixed layout; SCIP's table is read by its header (the columns
+    named ``time``, ``dualbound``, ``primalbound`` and ``gap``). Other lines, and the logs of
+    other solvers, are passed over, so a solver whose log is not understood simply reports no
+    progress."""
+
+    def __init__(self, callback: Callable[[SolverProgress], None]) -> None:
+        super().__init__()
+        self.callback = callback
+        self._pending = ""
+        self._scip_columns: dict[str, int] | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            progress = self.parse(line)
+            if progress is not None:
+                self.callback(progress)
+        return len(text)
+
+    def parse(self, line: str) -> SolverProgress | None:
+        m = _HIGHS_ROW.match(line)
+        if m is not None:
+            gap = _number(m.group(3))
+            return SolverProgress(seconds=float(m.group(4)), bound=_number(m.group(1)),
+                                  incumbent=_number(m.group(2)),
+                                  gap=None if gap is None else gap / 100)
+        if "|" not in line:
+            return None
+        cells = [c.strip() for c in line.split("|")]
+        if "dualbound" in cells and "primalbound" in cells and "time" in cells:
+            self._scip_columns = {name: i for i, name in enumerate(cells)}
+            return None
+        cols = self._scip_columns
+        if cols is None or len(cells) != len(cols):
+            return None
+        # a row's time cell may start with SCIP's one-letter heuristic marker ("d 2.0s")
+        when = cells[cols["time"]].split()
+        seconds = _number(when[-1].rstrip("s")) if when else None
+        if seconds is None:
+            return None
+        gap = _number(cells[cols["gap"]]) if "gap" in cols else None
+        return SolverProgress(seconds=seconds, bound=_number(cells[cols["dualbound"]]),
+                              incumbent=_number(cells[cols["primalbound"]]),
+                              gap=None if gap is None else gap / 100)
+
+
 def solver_names() -> list[str]:
     """Names accepted by :class:`SolverOptions` ``solver``."""
     from pyomo.contrib.solver.common.factory import SolverFactory
@@ -101,8 +185,15 @@ def _solve_without_variables(model: Any, solver: str, tol: float = 1e-6) -> Solv
                      solve_seconds=round(time.perf_counter() - start, 3), solver=solver)
 
 
-def solve(model: Any, options: SolverOptions = SolverOptions()) -> SolveInfo:
-    """Solve ``model`` in place (variable values are loaded when there is an incumbent)."""
+def solve(model: Any, options: SolverOptions = SolverOptions(),
+          on_progress: Callable[[SolverProgress], None] | None = None) -> SolveInfo:
+    """Solve ``model`` in place (variable values are loaded when there is an incumbent).
+
+    ``on_progress`` is called with a :class:`SolverProgress` for each row of the solver's
+    branch-and-bound log (HiGHS and SCIP; see :class:`SolverLogReader`). While the solver runs,
+    Pyomo redirects the process's standard output and error into that log (at the file
+    descriptor level), so the callback must write to a stream opened before the solve (a
+    duplicate of the terminal's descriptor, as ``scmgym plan`` does), not ``print``."""
     from pyomo.contrib.solver.common.factory import SolverFactory
     from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
@@ -129,6 +220,8 @@ def solve(model: Any, options: SolverOptions = SolverOptions()) -> SolveInfo:
                               "raise_exception_on_nonoptimal_result": False}
     if options.threads is not None:
         kwargs["threads"] = options.threads
+    if on_progress is not None:
+        kwargs["tee"] = [SolverLogReader(on_progress)]
     start = time.perf_counter()
     results = solver.solve(model, **kwargs)
     seconds = time.perf_counter() - start

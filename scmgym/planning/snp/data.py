@@ -19,14 +19,13 @@ lateness cost per unit and day late, lead times in buckets.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from scmgym.errors import DataError
-from scmgym.planning.tables import Column, Source, Table, read_tables, where, write_tables
+from scmgym.planning.tables import Column, Table, TableSet, source_of
 
 LOCATION_KINDS = ("supplier", "plant", "warehouse", "customer")
 RESOURCE_KINDS = ("machine", "labour", "transport")
@@ -125,8 +124,7 @@ def table(name: str) -> Table:
     return _BY_NAME[name]
 
 
-@dataclass(frozen=True, eq=False)
-class SNPInstance:
+class SNPInstance(TableSet):
     """A checked SNP instance: one pandas DataFrame per table of :data:`TABLES`.
 
     Build one with :func:`load_snp_instance`, :func:`~scmgym.planning.snp.generate_snp_instance`
@@ -134,41 +132,7 @@ class SNPInstance:
     and columns and checks everything).
     """
 
-    name: str
-    frames: dict[str, pd.DataFrame]
-    source: Source | str | None = None
-    meta: dict = field(default_factory=dict)
-
-    # ---- construction -------------------------------------------------------------------
-    @classmethod
-    def from_frames(cls, name: str, frames: dict[str, pd.DataFrame], *,
-                    source: Source | str | None = None, meta: dict | None = None,
-                    check: bool = True) -> SNPInstance:
-        full = {}
-        for t in TABLES:
-            frame = frames.get(t.name)
-            if frame is None:
-                frame = t.empty()
-            else:
-                frame = frame.reset_index(drop=True).copy()
-                for col in t.columns:
-                    if col.name not in frame.columns:
-                        frame[col.name] = col.default if col.default is not None else np.nan
-                rows = frames[t.name].attrs.get("rows")
-                frame = frame[[c.name for c in t.columns]]
-                if rows is not None:
-                    frame.attrs["rows"] = rows
-            full[t.name] = frame
-        inst = cls(name=name, frames=full, source=source, meta=dict(meta or {}))
-        if check:
-            inst.check()
-        return inst
-
-    def __getattr__(self, item: str) -> pd.DataFrame:
-        frames = self.__dict__.get("frames")
-        if frames is not None and item in frames:
-            return frames[item]
-        raise AttributeError(item)
+    TABLES = TABLES
 
     # ---- derived facts ------------------------------------------------------------------
     @property
@@ -240,24 +204,6 @@ class SNPInstance:
                            meta=self.meta)
 
     # ---- checks ---------------------------------------------------------------------------
-    def _where(self, tab: str, index: int) -> dict:
-        return where(self.frames, self.source, tab, index)
-
-    def _refs(self, tab: str, column: str, allowed: set[str], what: str,
-              *, optional: bool = False) -> None:
-        values = self.frames[tab][column]
-        bad = ~values.isin(allowed)
-        if optional:
-            bad &= values != ""
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            shown = [str(x) for x in sorted(allowed)]
-            more = f" (and {len(shown) - 8} more)" if len(shown) > 8 else ""
-            raise DataError(f"unknown {what}", **self._where(tab, i), column=column,
-                            value=values.iloc[i],
-                            allowed=(", ".join(shown[:8]) + more)
-                                    if shown else f"no {what} is defined")
-
     def _kind(self, tab: str, column: str, kinds: tuple[str, ...], what: str) -> None:
         kind = self.frames["locations"].set_index("location")["kind"]
         got = self.frames[tab][column].map(kind)
@@ -274,7 +220,7 @@ class SNPInstance:
         f = self.frames
         b = f["buckets"]["bucket"].to_numpy()
         if len(b) == 0:
-            raise DataError("no time buckets", source=_src(self.source, "buckets"),
+            raise DataError("no time buckets", source=source_of(self.source, "buckets"),
                             allowed="at least one row")
         bad = np.flatnonzero(b != np.arange(len(b)))
         if len(bad):
@@ -379,25 +325,18 @@ class SNPInstance:
                     stack.append((comp, iter(graph.get(comp, ())), path + [comp]))
 
 
-def _src(source, tab: str) -> str:
-    return source.of(tab) if isinstance(source, Source) else (
-        f"{source}:{tab}" if source else tab)
-
-
 def load_snp_instance(path: str | Path, *, name: str | None = None) -> SNPInstance:
     """Read an instance from a folder of CSV tables or an ``.xlsx`` workbook and check it.
 
     Raises:
         DataError: naming the file (and sheet), row, column, value and what is allowed.
     """
-    frames, source = read_tables(path, TABLES)
-    path = Path(path)
-    return SNPInstance.from_frames(name or path.stem, frames, source=source)
+    return SNPInstance.load(path, name=name)
 
 
 def write_snp_instance(instance: SNPInstance, path: str | Path) -> Path:
     """Write ``instance`` as a folder of CSV tables, or a workbook if ``path`` ends in .xlsx."""
-    return write_tables(path, instance.frames)
+    return instance.write(path)
 
 
 def telescopic_buckets(scheme: str | Iterable[float]) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
-from scmgym.baselines.milp.common import SolveInfo, SolverOptions, solve
+from scmgym.baselines.milp.common import SolveInfo, SolverOptions, SolverProgress, solve
 from scmgym.errors import ScmgymError
 from scmgym.planning.snp.data import SNPInstance
 from scmgym.planning.snp.model import (
@@ -151,10 +151,13 @@ class _Runner:
     """Builds and solves the subproblems of one call of :func:`solve_snp`."""
 
     def __init__(self, inst: SNPInstance, options: SolverOptions,
-                 progress: Callable[[str], None] | None) -> None:
+                 progress: Callable[[str], None] | None,
+                 solver_progress: Callable[[str, float, SolverProgress], None] | None = None
+                 ) -> None:
         self.inst = inst
         self.options = options
         self.progress = progress
+        self.solver_progress = solver_progress
         self.steps: list[Step] = []
         self.start = time.perf_counter()
         self.total_steps = 1
@@ -174,7 +177,14 @@ class _Runner:
         build = time.perf_counter() - t0
         size = model_size(model)
         limit = max(MIN_STEP_SECONDS, time_limit)
-        info = solve(model, replace(self.options, time_limit=limit))
+        live = None
+        if self.solver_progress is not None:
+            label, report = f"[{len(self.steps) + 1}/{self.total_steps}] {name}", \
+                self.solver_progress
+
+            def live(p: SolverProgress) -> None:
+                report(label, limit, p)
+        info = solve(model, replace(self.options, time_limit=limit), on_progress=live)
         if info.status == "no_solution" and self.fallback:
             # no plan within this subproblem's share of the time: keep what earlier
             # subproblems decided and decide nothing new (every free decision 0), so the
@@ -205,7 +215,9 @@ def solve_snp(inst: SNPInstance, decomposition: str = "none", *,
               preallocate: bool = False, time_split: str = "even",
               window: int | None = None, overlap: int | None = None,
               verify: bool | None = None, diagnose: bool = True, fallback: bool = True,
-              progress: Callable[[str], None] | None = None) -> SNPResult:
+              progress: Callable[[str], None] | None = None,
+              solver_progress: Callable[[str, float, SolverProgress], None] | None = None
+              ) -> SNPResult:
     """Plan ``inst``.
 
     Args:
@@ -230,6 +242,9 @@ def solve_snp(inst: SNPInstance, decomposition: str = "none", *,
             step's status is then "no_solution: nothing new decided". Off: the whole call
             ends with "no_solution".
         progress: called with one line per finished subproblem.
+        solver_progress: called while a subproblem solves, for each row of the solver's log
+            (HiGHS and SCIP), with the subproblem's label (``"[2/5] product line 2"``), its
+            time limit and a :class:`~scmgym.baselines.milp.common.SolverProgress`.
     """
     if decomposition not in DECOMPOSITIONS:
         raise ScmgymError(f"unknown decomposition {decomposition!r}; allowed: "
@@ -239,7 +254,7 @@ def solve_snp(inst: SNPInstance, decomposition: str = "none", *,
     if time_split not in TIME_SPLITS:
         raise ScmgymError(f"unknown time_split {time_split!r}; allowed: "
                           f"{', '.join(TIME_SPLITS)}")
-    runner = _Runner(inst, options or SolverOptions(), progress)
+    runner = _Runner(inst, options or SolverOptions(), progress, solver_progress)
     runner.fallback = fallback and decomposition != "none"
     verify = decomposition != "none" if verify is None else verify
     if decomposition == "none":
