@@ -1,5 +1,8 @@
-"""``scmgym plan snp``: plan a supply network (load or generate an instance, solve it whole or
-by a decomposition, write the plan, the costs and a plot).
+"""``scmgym plan snp|production-distribution``: the planning models above the plants.
+
+``snp`` plans a supply network (load or generate an instance, solve it whole or by a
+decomposition, write the plan, the costs and a plot); ``production-distribution`` plans two
+plants and their DCs with the integrated MILP and with the GA + PSO configurator.
 
 Examples::
 
@@ -7,9 +10,11 @@ Examples::
     scmgym plan snp --generate 200,20,26 --decomposition product --time-limit 120 --out plan/
     scmgym plan snp --instance my-network/ --json
     scmgym plan snp --instance network.xlsx --plot F1@W1 --out plan/
+    scmgym plan production-distribution --scenario 3 --skus 10 --seed 0 --method both
+    scmgym plan production-distribution --instance my-plants/ --method milp --json
 
-Exit status: 0 with a plan, 1 without one (infeasible data, which is diagnosed, or no plan
-within the time limit) and on bad input.
+Exit status: 0 with a plan, 1 without one (infeasible data, which is diagnosed, no plan within
+the time limit, or an infeasible configurator plan) and on bad input.
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    help="plot stock, flows and capacity use at one stock point (into --out, "
                    "or plan-PRODUCT-LOCATION.png)")
     p.set_defaults(handler=_run_snp)
+    _add_production_distribution(models)
 
 
 def _generate_args(text: str) -> tuple[int, int, int]:
@@ -162,3 +168,148 @@ def _print_summary(result) -> None:
             print(f"  - {d['text']}")
         if len(result.diagnosis) > 20:
             print(f"  ... and {len(result.diagnosis) - 20} more")
+
+
+# ---- production-distribution ---------------------------------------------------------------
+
+def _add_production_distribution(models: argparse._SubParsersAction) -> None:
+    p = models.add_parser(
+        "production-distribution",
+        help="two plants and their DCs: the MILP against the GA + PSO configurator",
+        description="Plan 14 days of production on two plants' lines and the distribution to "
+        "their DCs, by the integrated MILP and by the three-phase GA + PSO configurator; "
+        "print the costs, the configurator's path and the line utilisation. See "
+        "docs/planning.md.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--instance", metavar="DIR|FILE",
+                     help="a folder of CSV tables or an .xlsx workbook")
+    src.add_argument("--scenario", type=int, choices=(1, 2, 3),
+                     help="generate an instance of the capstone's scenario 1, 2 or 3")
+    p.add_argument("--skus", type=int, default=10, help="generator: SKUs (default 10)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="generator seed and the configurator's seed (default 0)")
+    p.add_argument("--method", choices=("milp", "configurator", "both"), default="both",
+                   help="which method plans (default both)")
+    p.add_argument("--no-moq", action="store_true",
+                   help="ignore the minimum order quantities (both methods)")
+    g = p.add_argument_group("configurator")
+    g.add_argument("--generations", type=int, default=50,
+                   help="GA generations per run (default 50, the capstone's)")
+    g.add_argument("--population", type=int, default=50, help="GA population (default 50)")
+    g.add_argument("--iterations", type=int, default=50, help="PSO iterations (default 50)")
+    g.add_argument("--particles", type=int, default=30, help="PSO particles (default 30)")
+    g.add_argument("--constraint-handling", choices=("repair", "penalty"), default="repair",
+                   help="repair plans into feasibility, or penalise violations (default "
+                   "repair)")
+    g.add_argument("--distribution", choices=("lp", "rule"), default="lp",
+                   help="final distribution of the configurator's production: the "
+                   "distribution LP or the decoder's rule (default lp)")
+    _solver_args(p, 60.0)
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="write result.json, each method's plan tables and plan figure (and "
+                   "the generated instance)")
+    p.set_defaults(handler=_run_production_distribution)
+
+
+def _run_production_distribution(args: argparse.Namespace) -> int:
+    from scmgym.planning.production_distribution import (
+        PDInstance,
+        generate_production_distribution_instance,
+        solve_milp,
+    )
+    from scmgym.planning.production_distribution.configurator import (
+        ConfiguratorSettings,
+        run_configurator,
+    )
+
+    if args.instance is not None:
+        inst = PDInstance.load(args.instance)
+    else:
+        if args.skus < 2:
+            raise DataError("bad --skus", value=args.skus, allowed="an integer >= 2")
+        inst = generate_production_distribution_instance(args.scenario, args.skus, args.seed)
+    settings = ConfiguratorSettings(
+        generations=args.generations, population=args.population,
+        iterations=args.iterations, particles=args.particles,
+        constraint_handling=args.constraint_handling, distribution=args.distribution)
+    options = _options(args)
+    print(f"{inst.name}: " + ", ".join(f"{v} {k}" for k, v in inst.summary().items()),
+          file=sys.stderr)
+    results = {}
+    if args.method in ("milp", "both"):
+        with SolverProgressLine() as live:
+            results["milp"] = solve_milp(
+                inst, options, moq=not args.no_moq,
+                on_progress=lambda p: live("milp", options.time_limit, p))
+            live.finished(f"milp: {results['milp'].status} in {results['milp'].seconds:.1f} s")
+    if args.method in ("configurator", "both"):
+        results["configurator"] = run_configurator(
+            inst, settings, seed=args.seed, moq=not args.no_moq, options=options,
+            progress=lambda line: print(line, file=sys.stderr, flush=True))
+    data = {"instance": inst.name, **inst.summary(),
+            **{name: r.to_dict() for name, r in results.items()}}
+    if "milp" in results and "configurator" in results:
+        exact, meta = results["milp"].cost, results["configurator"].cost
+        data["gap"] = (meta - exact) / exact if exact and meta is not None else None
+    written = []
+    if args.out is not None:
+        from scmgym.core.io import write_json
+        from scmgym.planning.production_distribution.plots import plot_plan
+        from scmgym.planning.tables import write_tables
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "result.json", data)
+        written.append(out / "result.json")
+        for name, r in results.items():
+            if r.report is not None:
+                written.append(write_tables(out / name, r.report.tables))
+                written.append(plot_plan(inst, r.report, out / f"{name}.png",
+                                         title=f"{inst.name}, {name}: cost "
+                                         f"{r.report.cost:,.0f}"
+                                         + ("" if r.feasible else " (infeasible)")))
+        if args.instance is None:
+            written.append(inst.write(out / "instance"))
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        _print_pd(inst, results, data.get("gap"))
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    return 0 if all(r.feasible for r in results.values()) else 1
+
+
+def _print_pd(inst, results: dict, gap: float | None) -> None:
+    def money(v):
+        return "-" if v is None else f"{v:,.0f}"
+
+    names = list(results)
+    print(f"{'':<22}" + "".join(f"{n:>16}" for n in names))
+    print(f"{'cost':<22}" + "".join(f"{money(results[n].cost):>16}" for n in names))
+    for term in next(iter(results.values())).costs or {}:
+        print(f"{'  ' + term:<22}" + "".join(
+            f"{money(results[n].costs.get(term)):>16}" for n in names))
+    print(f"{'feasible':<22}" + "".join(f"{str(results[n].feasible):>16}" for n in names))
+    print(f"{'seconds':<22}" + "".join(f"{results[n].seconds:>16.1f}" for n in names))
+    if "milp" in results:
+        r = results["milp"]
+        print(f"{'milp status, gap':<22}{r.status:>16}"
+              f"{'-' if r.gap is None else format(r.gap, '.3%'):>16}")
+    if gap is not None:
+        print(f"configurator over the MILP: {gap:+.2%}")
+    if "configurator" in results:
+        print("configurator path: " + " -> ".join(
+            step["phase"] for step in results["configurator"].path))
+    for n in names:
+        k = results[n].kpis
+        if not k:
+            continue
+        util = ", ".join(f"{line} {u:.0%}" for line, u in k["utilisation"].items())
+        print(f"{n}: utilisation {util}")
+        print(f"{n}: stockout {k['stockout_unit_days']:,.0f} unit-days "
+              f"({k['backlog_at_end']:,.0f} units still backlogged at the end), stock "
+              f"{k['stock_vs_target']:.0%} of target, {k['below_minimum_share']:.0%} of "
+              f"SKU-DC-days below the minimum")
+    for n in names:
+        for v in results[n].violations[:10]:
+            print(f"{n} violates: {v}")

@@ -506,7 +506,7 @@ def run_configurator(inst: PDInstance, settings: ConfiguratorSettings | None = N
         decisions = Decisions(make=make, ship=ship[0], transfer=move[0])
         name = "distribution rule"
     report = evaluate_plan(inst, decisions, moq=moq, transfers=True)
-    step(name, t0, report.cost, feasible=report.feasible)
+    step(name, t0, report.cost, feasible=report.feasible)  # the fitness is the true cost here
     result = result_from_report("configurator", "feasible" if report.feasible else
                                 "infeasible", inst, report, time.perf_counter() - start,
                                 path=path)
