@@ -2,6 +2,9 @@
 
 * :mod:`scmgym.planning.snp`: supply network planning, an SNP-style network MIP with product,
   time, priority and connected-component decompositions.
+* :mod:`scmgym.planning.production_distribution`: two plants' production lines, their DCs and
+  transfers between the plants, by the integrated MILP and by a three-phase GA + PSO
+  configurator.
 * :mod:`scmgym.planning.tables`: the on-disk form shared by the planning models (a folder of CSV
   tables or one Excel workbook), with errors that name file, sheet, row, column and value.
 
