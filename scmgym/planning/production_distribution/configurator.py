@@ -14,7 +14,8 @@ Phases, as :func:`run_configurator` takes them:
    particle swarm inside the bounds the GA found (per gene, the range over the GA's best
    ``bounds_from`` individuals, widened by ``bounds_margin``), with MOQs. Done.
 3. Otherwise (a plant cannot meet even its demand): a joint GA over both plants with transfers
-   between them, then a joint PSO inside its bounds.
+   between them, the plants that still do not fit at the lowest level in ``levels``, then a
+   joint PSO inside its bounds.
 
 **Encoding.** A gene per line, SKU the line makes, and day, in [0, 1]: the share of the line's
 hours that day given to the SKU. **Decoding** (one numpy pass for a whole population):
@@ -481,18 +482,19 @@ def run_configurator(inst: PDInstance, settings: ConfiguratorSettings | None = N
                 make = combine(refined, moq, levels)
             else:
                 # phase 3: a joint GA with transfers, then a joint PSO
-                levels = [1.0 if x is None else x for x in levels]
-                levels = [min(levels)] * n_p
+                # the plants that still do not fit keep the lowest safety stock tried
+                levels = [s.levels[-1] if x is None else x for x in levels]
                 transfers = True
                 scope = Scope(a, np.arange(a.rate.shape[0]), zero, np.array(levels), moq,
                               True, s.constraint_handling, s.penalty)
+                shown = dict(zip(inst.plants, levels, strict=True))
                 t0 = time.perf_counter()
                 joint = run_ga(scope, s, rng)
-                step("phase 3: joint GA with transfers", t0, joint.fitness, level=levels[0],
+                step("phase 3: joint GA with transfers", t0, joint.fitness, levels=shown,
                      moq=moq)
                 t0 = time.perf_counter()
                 swarm = run_pso(scope, s, rng, joint)
-                step("phase 3: joint PSO", t0, swarm.fitness, level=levels[0], moq=moq)
+                step("phase 3: joint PSO", t0, swarm.fitness, levels=shown, moq=moq)
                 make, _ = scope.production(swarm.best[None])
                 make = make[0]
                 rule_transfer = scope.transfer_shares(swarm.best[None])
