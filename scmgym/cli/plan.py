@@ -72,6 +72,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     _add_production_distribution(models)
 
 
+def _write_result(folder: str, data: dict) -> tuple[Path, list[Path]]:
+    """Create the --out folder and write result.json into it."""
+    from scmgym.core.io import write_json
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "result.json", data)
+    return out, [out / "result.json"]
+
+
 def _generate_args(text: str) -> tuple[int, int, int]:
     try:
         parts = [int(x) for x in text.split(",")]
@@ -118,12 +128,7 @@ def _run_snp(args: argparse.Namespace) -> int:
     data = result.to_dict()
     written = []
     if args.out is not None:
-        from scmgym.core.io import write_json
-
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(out / "result.json", data)
-        written.append(out / "result.json")
+        out, written = _write_result(args.out, data)
         if result.plan is not None:
             written += result.plan.write(out / "plan")
         if args.instance is None:
@@ -253,14 +258,10 @@ def _run_production_distribution(args: argparse.Namespace) -> int:
         data["gap"] = (meta - exact) / exact if exact and meta is not None else None
     written = []
     if args.out is not None:
-        from scmgym.core.io import write_json
         from scmgym.planning.production_distribution.plots import plot_plan
         from scmgym.planning.tables import write_tables
 
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(out / "result.json", data)
-        written.append(out / "result.json")
+        out, written = _write_result(args.out, data)
         for name, r in results.items():
             if r.report is not None:
                 written.append(write_tables(out / name, r.report.tables))
