@@ -5,9 +5,10 @@ default) is planned by the MILP (HiGHS, one thread, a time limit) and by the con
 defaults (50 generations, as in the capstone), side by side in one process. Each finished pair
 is appended to ``runs.csv`` in the output folder at once, so a killed run resumes where it
 stopped. The summary (``summary.md``, printed too) gives per scenario: mean and sd of each
-method's cost, the configurator's gap to the MILP's plan and to its bound in %, the MILP's own gap, wall seconds, the path taken, line
-utilisation per line (the capstone's Tables 14, 21 and 26), stockouts and the DC inventory
-position against target; ``gaps.png`` shows the gap per scenario.
+method's cost, the configurator's gap to the MILP's plan and to its bound in %, the MILP's own
+gap, wall seconds, the path taken, line utilisation per line (the capstone's Tables 14, 21
+and 26), stockouts and the DC inventory position against target; ``gaps.png`` shows the gap
+per scenario.
 
 Opt-in (about two minutes per instance): ``python benchmarks/run.py --only production_distribution``
 or ``python benchmarks/bench_production_distribution.py [--seeds 10] [--skus 10]
@@ -28,9 +29,9 @@ OPT_IN = True
 SCENARIOS = (1, 2, 3)
 FIELDS = ("scenario", "seed", "skus", "milp_status", "milp_cost", "milp_bound", "milp_gap",
           "milp_seconds", "configurator_cost", "configurator_feasible", "configurator_seconds",
-          "gap_pct", "bound_gap_pct", "path", "milp_stockout", "configurator_stockout", "milp_stock_vs_target",
-          "configurator_stock_vs_target", "milp_below_min", "configurator_below_min",
-          "milp_utilisation", "configurator_utilisation")
+          "gap_pct", "bound_gap_pct", "path", "milp_stockout", "configurator_stockout",
+          "milp_stock_vs_target", "configurator_stock_vs_target", "milp_below_min",
+          "configurator_below_min", "milp_utilisation", "configurator_utilisation")
 
 
 def one(scenario: int, seed: int, skus: int, time_limit: float) -> dict:
