@@ -141,6 +141,20 @@ class SolverLogReader(io.TextIOBase):
                               gap=None if gap is None else gap / 100)
 
 
+def model_size(model: Any) -> dict[str, int]:
+    """Variables (all, and binary or integer) and active constraints of a built model."""
+    import pyomo.environ as pyo
+
+    n_var = n_int = 0
+    for v in model.component_data_objects(pyo.Var, descend_into=True):
+        n_var += 1
+        if v.is_integer() or v.is_binary():
+            n_int += 1
+    n_con = sum(1 for _ in model.component_data_objects(pyo.Constraint, active=True,
+                                                        descend_into=True))
+    return {"variables": n_var, "integers": n_int, "constraints": n_con}
+
+
 def solver_names() -> list[str]:
     """Names accepted by :class:`SolverOptions` ``solver``."""
     from pyomo.contrib.solver.common.factory import SolverFactory

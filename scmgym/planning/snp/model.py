@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from scmgym.baselines.milp.common import model_size  # noqa: F401 (re-exported)
 from scmgym.planning.snp.data import SNPInstance
 
 COST_TERMS = ("procurement", "production", "transport", "storage", "lateness", "nondelivery",
@@ -442,17 +443,3 @@ def build_snp_model(inst: SNPInstance, *, offsets: Offsets | None = None,
     else:
         m.objective = pyo.Objective(expr=total, sense=pyo.minimize)
     return m
-
-
-def model_size(model) -> dict[str, int]:
-    """Variables (all, and binary or integer) and constraints of a built model."""
-    import pyomo.environ as pyo
-
-    n_var = n_int = 0
-    for v in model.component_data_objects(pyo.Var, descend_into=True):
-        n_var += 1
-        if v.is_integer() or v.is_binary():
-            n_int += 1
-    n_con = sum(1 for _ in model.component_data_objects(pyo.Constraint, active=True,
-                                                        descend_into=True))
-    return {"variables": n_var, "integers": n_int, "constraints": n_con}
