@@ -133,3 +133,13 @@ def test_bad_patients_are_named(tmp_path, rows, expect):
                                                               index=False)
     with pytest.raises(DataError, match=expect):
         CARTInstance.load(folder)
+
+
+def test_solves_with_different_thread_counts_follow_one_another():
+    # HiGHS sizes one thread scheduler per process at its first solve; the solve wrapper
+    # resets it when a later solve asks for another count (else HiGHS refuses at once)
+    inst = generate_cart_instance(200, "uniform", seed=1)
+    costs = [solve_cart(inst, options=SolverOptions(time_limit=60, mip_rel_gap=0.0,
+                                                    threads=threads)).cost
+             for threads in (None, 1, 2, 1)]
+    assert None not in costs and len(set(costs)) == 1

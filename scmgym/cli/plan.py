@@ -12,6 +12,8 @@ Examples::
     scmgym plan snp --instance network.xlsx --plot F1@W1 --out plan/
     scmgym plan production-distribution --scenario 3 --skus 10 --seed 0 --method both
     scmgym plan production-distribution --instance my-plants/ --method milp --json
+    scmgym plan learn-decomposition --model cart --instances 1000 --jobs 2 --out dec/
+    scmgym plan solve cart --patients 500 --profile uniform --decomposition learned --model dec/cnn
 
 Exit status: 0 with a plan, 1 without one (infeasible data, which is diagnosed, no plan within
 the time limit, or an infeasible configurator plan) and on bad input.
@@ -70,6 +72,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    "or plan-PRODUCT-LOCATION.png)")
     p.set_defaults(handler=_run_snp)
     _add_production_distribution(models)
+    _add_learned_decomposition(models)
 
 
 def _write_result(folder: str, data: dict) -> tuple[Path, list[Path]]:
@@ -314,3 +317,162 @@ def _print_pd(inst, results: dict, gap: float | None) -> None:
     for n in names:
         for v in results[n].violations[:10]:
             print(f"{n} violates: {v}")
+
+
+# ---- learned decomposition ----------------------------------------------------------------
+
+def _add_learned_decomposition(models: argparse._SubParsersAction) -> None:
+    p = models.add_parser(
+        "learn-decomposition",
+        help="learn to fix a MILP's complicating binaries from solved instances",
+        description="Solve generated instances to optimality (resumable, in parallel), train "
+        "classifiers of the complicating binaries, and judge each on held-out instances: "
+        "label metrics, then every test instance planned by fixing the prediction and "
+        "repairing when needed, against its full optimum. See docs/learned_decomposition.md.")
+    p.add_argument("--model", choices=("cart",), default="cart",
+                   help="the MILP (cart: the CAR-T supply chain; default)")
+    p.add_argument("--instances", type=int, default=2000,
+                   help="instances solved in all, split 80/10/10 (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="instance streams and training seed")
+    p.add_argument("--classifier", default="cnn,tree,majority,knn",
+                   help="one or more of cnn, tree, majority, knn, comma-separated (default "
+                   "all, side by side)")
+    p.add_argument("--epochs", type=int, default=200, help="CNN: most epochs (default 200)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="where the instances are solved (default local)")
+    p.add_argument("--address", default=None, help="ray: the cluster head HOST:PORT")
+    p.add_argument("--jobs", type=int, default=1, help="parallel solves (default 1)")
+    p.add_argument("--out", metavar="DIR", default="runs/learned-decomposition",
+                   help="dataset, models and metrics (default runs/learned-decomposition; "
+                   "rerun to resume)")
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.set_defaults(handler=_run_learn)
+
+    s = models.add_parser(
+        "solve", help="solve one instance of a planning MILP (cart), whole or decomposed",
+        description="Solve a CAR-T instance (generated, or a folder of tables) as the full "
+        "MILP or by a learned decomposition.")
+    s.add_argument("model", choices=("cart",), help="the MILP")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--patients", type=int, help="generate: patients per year")
+    src.add_argument("--instance", metavar="DIR|FILE", help="a folder of tables or a workbook")
+    s.add_argument("--profile", choices=("uniform", "left", "right"), default="uniform",
+                   help="generate: demand profile (default uniform)")
+    s.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    s.add_argument("--decomposition", choices=("none", "learned"), default="none",
+                   help="none: the full MILP; learned: fix what --model-dir predicts")
+    s.add_argument("--model-dir", "--trained", dest="model_dir", metavar="DIR",
+                   help="a classifier folder written by learn-decomposition (e.g. DIR/cnn)")
+    s.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    s.set_defaults(handler=_run_solve)
+
+
+def _run_learn(args: argparse.Namespace) -> int:
+    from scmgym.planning.decomposition import CLASSIFIERS, learn_decomposition
+
+    names = [c.strip() for c in args.classifier.split(",") if c.strip()]
+    bad = [c for c in names if c not in CLASSIFIERS]
+    if bad or not names:
+        raise DataError("bad --classifier", value=args.classifier,
+                        allowed=f"one or more of {', '.join(CLASSIFIERS)}, comma-separated")
+    if args.instances < 3:
+        raise DataError("bad --instances", value=args.instances, allowed="an integer >= 3")
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(what: str, done: int, total: int) -> None:
+        bar = bars.get(what)
+        if bar is None:
+            for old in bars.values():
+                old.close()
+            bar = bars[what] = tqdm(total=total, desc=what, file=sys.stderr,
+                                    disable=not sys.stderr.isatty(), leave=False)
+        bar.n = done
+        bar.refresh()
+
+    summary = learn_decomposition(args.model, args.out, args.instances, seed=args.seed,
+                                  classifiers=names, epochs=args.epochs, backend=args.backend,
+                                  jobs=args.jobs, address=args.address, progress=progress)
+    for bar in bars.values():
+        bar.close()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(format_decomposition(summary))
+        print(f"wrote {Path(args.out) / 'metrics.json'}", file=sys.stderr)
+    return 0
+
+
+def format_decomposition(summary: dict) -> str:
+    """The side-by-side table of the classifiers' metrics."""
+    rows = [("label accuracy", "label_accuracy", "{:.2%}"),
+            ("sample accuracy", "sample_accuracy", "{:.2%}"), ("Jaccard", "jaccard", "{:.2%}"),
+            ("Hamming loss", "hamming_loss", "{:.2%}"),
+            ("reaches the optimum", "optimal_share", "{:.1%}"),
+            ("mean regret", "mean_regret", "{:.2%}"), ("worst regret", "worst_regret", "{:.2%}"),
+            ("repaired (share)", "infeasible_before_repair", "{:.1%}"),
+            ("plans returned", "plans_returned", "{:.1%}"),
+            ("fewer constraints", "constraint_reduction", "{:.1%}"),
+            ("fewer binaries", "binary_reduction", "{:.1%}"),
+            ("time / full MILP", "time_ratio", "{:.2f}")]
+    names = list(summary["results"])
+    n = summary["instances"]
+    lines = [f"{summary['model']}: {n.get('train', 0)} training, {n.get('validation', 0)} "
+             f"validation, {n.get('test', 0)} test instances",
+             f"{'':<22}" + "".join(f"{c:>12}" for c in names)]
+    for label, key, fmt in rows:
+        cells = []
+        for c in names:
+            v = summary["results"][c].get(key)
+            cells.append("-" if v is None else fmt.format(v))
+        lines.append(f"{label:<22}" + "".join(f"{x:>12}" for x in cells))
+    steps = {c: summary["results"][c]["steps"] for c in names}
+    lines.append(f"{'steps that planned':<22}" + "".join(
+        f"{'/'.join(str(v) for v in steps[c].values()):>12}" for c in names)
+        + "   (predicted/next/neighbourhood/full)")
+    return "\n".join(lines)
+
+
+def _run_solve(args: argparse.Namespace) -> int:
+    from scmgym.planning.cart import CARTInstance, generate_cart_instance, solve_cart
+
+    if args.instance is not None:
+        inst = CARTInstance.load(args.instance)
+    else:
+        inst = generate_cart_instance(args.patients, args.profile, args.seed)
+    print(f"{inst.name}: " + ", ".join(f"{v} {k}" for k, v in inst.summary().items()),
+          file=sys.stderr)
+    full = solve_cart(inst)
+    data = {"instance": inst.name, **inst.summary(), "full": full.to_dict()}
+    if args.decomposition == "learned":
+        if args.model_dir is None:
+            raise DataError("--decomposition learned needs --model-dir", column="--model-dir",
+                            allowed="a classifier folder written by learn-decomposition")
+        from scmgym.planning.decomposition import decompose, load_classifier
+
+        clf, problem = load_classifier(args.model_dir)
+        probs = clf.predict_proba(problem.sequence(inst)[None])[0]
+        d = decompose(problem, inst, probs)
+        data["learned"] = {**d.to_dict(), "classifier": clf.name,
+                           "probabilities": dict(zip(problem.labels, map(float, probs),
+                                                     strict=True)),
+                           "regret": (None if d.objective is None or full.cost is None
+                                      else (d.objective - full.cost) / full.cost)}
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0 if full.feasible else 1
+    print(f"full MILP      {full.status}: sites {', '.join(full.sites) or '-'}, cost "
+          f"{'-' if full.cost is None else f'{full.cost:,.0f}'}"
+          + (f" ({full.per_therapy:,.0f} per therapy)" if full.per_therapy else "")
+          + f", {full.build_seconds + full.solve_seconds:.2f} s, {full.size.get('integers', 0)} "
+          f"integer variables, {full.size.get('constraints', 0)} constraints")
+    if "learned" in data:
+        d = data["learned"]
+        opened = [s for s, v in zip(problem.labels, d["labels"], strict=False) if v
+                  and s != "infeasible"]
+        cost = "-" if d["objective"] is None else f"{d['objective']:,.0f}"
+        print(f"learned ({d['classifier']})  step {d['step']} (tried {', '.join(d['tried'])}): "
+              f"sites {', '.join(opened) or '-'}, cost {cost}, {d['seconds']:.2f} s"
+              + ("" if d["regret"] is None else f", regret {d['regret']:.2%}"))
+    return 0 if full.feasible else 1

@@ -199,6 +199,26 @@ def _solve_without_variables(model: Any, solver: str, tol: float = 1e-6) -> Solv
                      solve_seconds=round(time.perf_counter() - start, 3), solver=solver)
 
 
+#: the ``threads`` of the last HiGHS solve in this process ("unset" before the first)
+_HIGHS_THREADS: list = ["unset"]
+
+
+def _highs_threads(threads: int | None) -> None:
+    """HiGHS keeps one thread scheduler per process, sized by the first solve: a later solve
+    asking for another thread count fails at once (``Option 'threads' is set to 1 but the
+    scheduler has already been initialized to use 2 threads``) and Pyomo reports no solution.
+    When the count changes, the scheduler is reset first, so solves with different
+    ``threads`` can follow one another in one process."""
+    last = _HIGHS_THREADS[0]
+    if last != "unset" and last != threads:
+        import highspy
+
+        reset = getattr(highspy.Highs, "resetGlobalScheduler", None)
+        if reset is not None:
+            reset(True)
+    _HIGHS_THREADS[0] = threads
+
+
 def solve(model: Any, options: SolverOptions = SolverOptions(),
           on_progress: Callable[[SolverProgress], None] | None = None) -> SolveInfo:
     """Solve ``model`` in place (variable values are loaded when there is an incumbent).
@@ -234,6 +254,8 @@ def solve(model: Any, options: SolverOptions = SolverOptions(),
                               "raise_exception_on_nonoptimal_result": False}
     if options.threads is not None:
         kwargs["threads"] = options.threads
+    if options.solver == "highs":
+        _highs_threads(options.threads)
     if on_progress is not None:
         kwargs["tee"] = [SolverLogReader(on_progress)]
     start = time.perf_counter()
