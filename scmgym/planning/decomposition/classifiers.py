@@ -216,7 +216,7 @@ class CNN:
                     loss = loss_fn(self.model(x[idx]), y[idx])
                     loss.backward()
                     opt.step()
-                    total += float(loss) * len(idx)
+                    total += float(loss.detach()) * len(idx)
                 val = total / len(x)
                 if validation is not None and len(vx):
                     self.model.eval()

@@ -27,9 +27,8 @@ from scmgym.planning.decomposition.problems import get_problem
 SPLITS = ("train", "validation", "test")
 
 
-def _solve_one(problem_name: str, task: tuple[str, int, int]) -> dict:
+def _solve_one(problem, task: tuple[str, int, int]) -> dict:
     split, index, seed = task
-    problem = get_problem(problem_name)
     params = problem.draw(seed)
     inst = problem.instance(params)
     solved = problem.solve(inst)
@@ -62,23 +61,25 @@ def _truncate_partial(path: Path) -> None:
         path.write_bytes(data[:data.rfind(b"\n") + 1])
 
 
-def generate_dataset(problem_name: str, out: str | Path, counts: dict[str, int], *,
+def generate_dataset(problem, out: str | Path, counts: dict[str, int], *,
                      seed: int = 0, backend: str = "local", jobs: int = 1,
                      address: str | None = None,
                      progress: Callable[[str, int, int], None] | None = None
                      ) -> dict[str, list[dict]]:
     """Solve ``counts[split]`` instances of each split into ``out/<split>.jsonl``; return the
-    rows of every split (old and new), sorted by index."""
+    rows of every split (old and new), sorted by index. ``problem`` is a problem or its name
+    (:data:`~scmgym.planning.decomposition.problems.PROBLEMS`)."""
     from scmgym.experiments.backends import get_backend
 
-    get_problem(problem_name)  # a clear error for an unknown name, before any work
+    if isinstance(problem, str):
+        problem = get_problem(problem)  # a clear error for an unknown name, before any work
     bad = [s for s in counts if s not in SPLITS]
     if bad:
         raise DataError("unknown split", value=bad[0], allowed=", ".join(SPLITS))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     meta = out / "dataset.json"
-    expected = {"problem": problem_name, "seed": seed}
+    expected = {"problem": problem.name, "seed": seed, "setup": problem.setup()}
     if meta.is_file():
         found = json.loads(meta.read_text())
         if {k: found.get(k) for k in expected} != expected:
@@ -97,7 +98,7 @@ def generate_dataset(problem_name: str, out: str | Path, counts: dict[str, int],
                  for i in range(n) if i not in have]
         done = len(rows)
         with path.open("a") as fh:
-            for _, row in runner.run(_solve_one, tasks, shared=problem_name):
+            for _, row in runner.run(_solve_one, tasks, shared=problem):
                 fh.write(json.dumps(row) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())

@@ -158,15 +158,15 @@ def split_counts(n: int) -> dict[str, int]:
     return {"train": max(1, n - val - test), "validation": val, "test": test}
 
 
-def learn_decomposition(problem_name: str, out, n_instances: int, *, seed: int = 0,
+def learn_decomposition(problem, out, n_instances: int, *, seed: int = 0,
                         classifiers=("cnn", "tree", "majority", "knn"), epochs: int = 200,
                         backend: str = "local", jobs: int = 1, address: str | None = None,
                         progress=None) -> dict:
-    """Solve (or reuse) ``n_instances`` instances split 80/10/10 into ``out/data``, train each
-    classifier on the training split (the CNN stops on the validation split), judge it on the
-    test split with :func:`evaluate`, and write ``out/<classifier>/`` (the model,
-    ``metrics.json``, ``test.jsonl``) and ``out/metrics.json`` (all of them). Returns that
-    summary."""
+    """Solve (or reuse) ``n_instances`` instances of ``problem`` (a problem or its name) split
+    80/10/10 into ``out/data``, train each classifier on the training split (the CNN stops on
+    the validation split), judge it on the test split with :func:`evaluate`, and write
+    ``out/<classifier>/`` (the model, ``metrics.json``, ``test.jsonl``) and
+    ``out/metrics.json`` (all of them). Returns that summary."""
     import json
     from pathlib import Path
 
@@ -175,15 +175,16 @@ def learn_decomposition(problem_name: str, out, n_instances: int, *, seed: int =
     from scmgym.planning.decomposition.problems import get_problem
 
     out = Path(out)
-    problem = get_problem(problem_name)
-    data = generate_dataset(problem_name, out / "data", split_counts(n_instances), seed=seed,
+    if isinstance(problem, str):
+        problem = get_problem(problem)
+    data = generate_dataset(problem, out / "data", split_counts(n_instances), seed=seed,
                             backend=backend, jobs=jobs, address=address,
                             progress=None if progress is None else
                             lambda split, done, n: progress(f"solve {split}", done, n))
     train_x, train_y = arrays(data["train"])
     val = arrays(data["validation"])
     labels = train_y.sum(axis=0)
-    summary = {"model": problem_name, "seed": seed,
+    summary = {"model": problem.name, "seed": seed,
                "instances": {k: len(v) for k, v in data.items()},
                "label_counts_train": dict(zip(problem.labels, map(int, labels), strict=True)),
                "full_seconds_mean": float(np.mean([r["seconds"] for r in data["test"]])),

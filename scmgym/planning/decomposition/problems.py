@@ -68,6 +68,11 @@ class CartProblem:
         self.sites = tuple(network.SITES)
         self.labels = self.sites + ("infeasible",)
 
+    def setup(self) -> dict:
+        """What the instances are drawn from (kept with a dataset, so a resumed dataset is
+        never mixed with another)."""
+        return {"patients": list(self.patients), "profiles": list(self.profiles)}
+
     # ---- instances -----------------------------------------------------------------------------
     def draw(self, seed: int) -> dict:
         rng = np.random.default_rng(seed)
