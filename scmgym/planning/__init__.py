@@ -5,6 +5,10 @@
 * :mod:`scmgym.planning.production_distribution`: two plants' production lines, their DCs and
   transfers between the plants, by the integrated MILP and by a three-phase GA + PSO
   configurator.
+* :mod:`scmgym.planning.cart`: the CAR T-cell therapy supply chain MILP (site opening, patient
+  routing).
+* :mod:`scmgym.planning.decomposition`: learned decomposition: predict a MILP's complicating
+  binaries, fix them, solve the rest, repair.
 * :mod:`scmgym.planning.tables`: the on-disk form shared by the planning models (a folder of CSV
   tables or one Excel workbook), with errors that name file, sheet, row, column and value.
 
