@@ -149,6 +149,38 @@ def plot(rows: list[dict], builds: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def markdown(rows: list[dict], builds: list[dict]) -> str:
+    """The tables of docs/planning.md's Measured section."""
+    def num(v, fmt):
+        return "-" if v in (None, "") else format(float(v), fmt)
+
+    out = ["| size | variables (integer) | decomposition | status | cost | gap to the "
+           "monolithic bound | delivered p1 / p2 / p3 | build s | solve s | wall s |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        delivered = " / ".join(num(r.get(f"delivered_p{k}"), ".1%") for k in (1, 2, 3))
+        out.append(f"| {r['size']} | {int(r['variables']):,} ({int(r['integers']):,}) | "
+                   f"{r['decomposition']} | {r['status']} | {num(r['objective'], ',.0f')} | "
+                   f"{num(r['gap_to_bound'], '.2%')} | {delivered} | {num(r['build_s'], '.1f')}"
+                   f" | {num(r['solve_s'], '.1f')} | {float(r['median_ms']) / 1000:.1f} |")
+    if builds:
+        out += ["", "| size | variables | integer | constraints | build s | us per variable | "
+                "peak RSS MB |", "|---|---|---|---|---|---|---|"]
+        for b in builds:
+            out.append(f"| {b['size']} | {int(b['variables']):,} | {int(b['integers']):,} | "
+                       f"{int(b['constraints']):,} | {float(b['seconds']):.1f} | "
+                       f"{float(b['us_per_variable']):.1f} | {float(b['peak_rss_mb']):,.0f} |")
+    return "\n".join(out)
+
+
+def _read(path: Path) -> list[dict]:
+    """The rows of a CSV written by :func:`_write` (none when it is missing or empty)."""
+    if not path.is_file():
+        return []
+    with path.open() as fh:
+        return list(csv.DictReader(fh))
+
+
 def _write(rows: list[dict], path: Path) -> None:
     keys: list[str] = []
     for r in rows:
@@ -173,8 +205,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decompositions", default=",".join(DECOMPOSITIONS),
                         help="which to run (the monolithic one first gives the bound)")
     parser.add_argument("--out", default="runs/bench-snp")
+    parser.add_argument("--report", nargs="+", metavar="DIR", default=None,
+                        help="no run: merge the snp.csv and snp_build.csv of earlier runs in "
+                        "these folders into --out (tables in snp.md, and the plot)")
     args = parser.parse_args(argv)
     out = Path(args.out)
+    if args.report:
+        rows, builds = [], []
+        for folder in map(Path, args.report):
+            rows += _read(folder / "snp.csv")
+            builds += _read(folder / "snp_build.csv")
+        out.mkdir(parents=True, exist_ok=True)
+        for r in rows + builds:
+            for k, v in r.items():
+                try:
+                    r[k] = float(v) if k not in ("size", "decomposition", "status",
+                                                 "benchmark") and v != "" else v
+                except ValueError:
+                    pass
+        plot(rows, builds, out / "snp_scaling.png")
+        (out / "snp.md").write_text(markdown(rows, builds) + "\n")
+        print(markdown(rows, builds))
+        return 0
     out.mkdir(parents=True, exist_ok=True)
     rows = solve_rows(_sizes(args.sizes), args.time_limit, args.repeats,
                       tuple(args.decompositions.split(",")))
@@ -182,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     builds = build_rows(_sizes(args.build_sizes)) if args.build_sizes else []
     _write(builds, out / "snp_build.csv")
     plot(rows, builds, out / "snp_scaling.png")
+    (out / "snp.md").write_text(markdown(rows, builds) + "\n")
     return 0
 
 
