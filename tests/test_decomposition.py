@@ -139,3 +139,37 @@ def test_cli_learns_reports_and_solves_with_the_model(tmp_path, capsys):
     assert res["learned"]["objective"] >= res["full"]["cost"] - 1e-6
     assert main(["plan", "learn-decomposition", "--classifier", "svm"]) != 0
     assert "bad --classifier" in capsys.readouterr().err
+
+
+# ---- the same mechanism on make-or-buy (one binary per order) -------------------------------
+
+def test_make_or_buy_orders_fixed_from_a_classifier(tmp_path):
+    from scmgym.planning.decomposition.orders import (
+        MakeOrBuyProblem,
+        OrderMajority,
+        evaluate_orders,
+        learn_orders,
+    )
+
+    problem = MakeOrBuyProblem(orders=(8, 14))
+    data = generate_dataset(problem, tmp_path / "data", {"train": 6, "test": 2}, seed=1)
+    row = data["train"][0]
+    assert len(row["features"]) == len(row["labels"]) == row["params"]["n_orders"]
+    assert len(row["features"][0]) == 6
+
+    class Truth:  # fixes every order to the MILP's own decision
+        def predict_proba(self, x):
+            return np.array(row["labels"], float)
+
+    summary, records = evaluate_orders(problem, Truth(), [row], sim_seeds=3)
+    assert summary["label_accuracy"] == 1.0 and summary["optimal_share"] == 1.0
+    assert summary["binary_reduction"] == 1.0 and records[0]["regret"] == pytest.approx(0)
+    assert records[0]["simulated"] == records[0]["full_simulated"]
+    # a constant 0.5 fixes nothing: the full MILP, no regret
+    half = OrderMajority()
+    half.p = 0.5
+    summary, _ = evaluate_orders(problem, half, [row], sim_seeds=3)
+    assert summary["binary_reduction"] == 0.0 and summary["mean_regret"] == pytest.approx(0)
+    result = learn_orders(problem, tmp_path / "out", data, classifiers=("tree", "majority"))
+    assert set(result["results"]) == {"tree", "majority"}
+    assert (tmp_path / "out" / "tree" / "tree.txt").read_text().startswith("if ")

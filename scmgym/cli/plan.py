@@ -329,14 +329,15 @@ def _add_learned_decomposition(models: argparse._SubParsersAction) -> None:
         "classifiers of the complicating binaries, and judge each on held-out instances: "
         "label metrics, then every test instance planned by fixing the prediction and "
         "repairing when needed, against its full optimum. See docs/learned_decomposition.md.")
-    p.add_argument("--model", choices=("cart",), default="cart",
-                   help="the MILP (cart: the CAR-T supply chain; default)")
+    p.add_argument("--model", choices=("cart", "make-or-buy"), default="cart",
+                   help="the MILP (cart: the CAR-T supply chain, default; make-or-buy: one "
+                   "binary per order)")
     p.add_argument("--instances", type=int, default=2000,
                    help="instances solved in all, split 80/10/10 (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="instance streams and training seed")
-    p.add_argument("--classifier", default="cnn,tree,majority,knn",
+    p.add_argument("--classifier", default=None,
                    help="one or more of cnn, tree, majority, knn, comma-separated (default "
-                   "all, side by side)")
+                   "all, side by side; make-or-buy: tree, majority, knn)")
     p.add_argument("--epochs", type=int, default=200, help="CNN: most epochs (default 200)")
     p.add_argument("--backend", choices=("local", "ray"), default="local",
                    help="where the instances are solved (default local)")
@@ -369,12 +370,16 @@ def _add_learned_decomposition(models: argparse._SubParsersAction) -> None:
 
 def _run_learn(args: argparse.Namespace) -> int:
     from scmgym.planning.decomposition import CLASSIFIERS, learn_decomposition
+    from scmgym.planning.decomposition.orders import ORDER_CLASSIFIERS
 
-    names = [c.strip() for c in args.classifier.split(",") if c.strip()]
-    bad = [c for c in names if c not in CLASSIFIERS]
+    known = ORDER_CLASSIFIERS if args.model == "make-or-buy" else CLASSIFIERS
+    text = args.classifier or ",".join(known)
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    bad = [c for c in names if c not in known]
     if bad or not names:
-        raise DataError("bad --classifier", value=args.classifier,
-                        allowed=f"one or more of {', '.join(CLASSIFIERS)}, comma-separated")
+        raise DataError("bad --classifier", value=text,
+                        allowed=f"one or more of {', '.join(known)}, comma-separated "
+                        f"(for --model {args.model})")
     if args.instances < 3:
         raise DataError("bad --instances", value=args.instances, allowed="an integer >= 3")
     from tqdm import tqdm
@@ -415,22 +420,28 @@ def format_decomposition(summary: dict) -> str:
             ("plans returned", "plans_returned", "{:.1%}"),
             ("fewer constraints", "constraint_reduction", "{:.1%}"),
             ("fewer binaries", "binary_reduction", "{:.1%}"),
-            ("time / full MILP", "time_ratio", "{:.2f}")]
+            ("time / full MILP", "time_ratio", "{:.2f}"),
+            ("wrong fixes per list", "wrong_fixes_per_list", "{:.2f}"),
+            ("simulated revenue", "simulated_revenue", "{:,.1f}"),
+            ("  full MILP plan's", "full_simulated_revenue", "{:,.1f}")]
     names = list(summary["results"])
     n = summary["instances"]
     lines = [f"{summary['model']}: {n.get('train', 0)} training, {n.get('validation', 0)} "
              f"validation, {n.get('test', 0)} test instances",
              f"{'':<22}" + "".join(f"{c:>12}" for c in names)]
     for label, key, fmt in rows:
+        if all(key not in summary["results"][c] for c in names):
+            continue
         cells = []
         for c in names:
             v = summary["results"][c].get(key)
             cells.append("-" if v is None else fmt.format(v))
         lines.append(f"{label:<22}" + "".join(f"{x:>12}" for x in cells))
-    steps = {c: summary["results"][c]["steps"] for c in names}
-    lines.append(f"{'steps that planned':<22}" + "".join(
-        f"{'/'.join(str(v) for v in steps[c].values()):>12}" for c in names)
-        + "   (predicted/next/neighbourhood/full)")
+    steps = {c: summary["results"][c].get("steps") for c in names}
+    if all(steps.values()):
+        lines.append(f"{'steps that planned':<22}" + "".join(
+            f"{'/'.join(str(v) for v in steps[c].values()):>12}" for c in names)
+            + "   (predicted/next/neighbourhood/full)")
     return "\n".join(lines)
 
 

@@ -122,9 +122,10 @@ class Tree:
     def rules(self) -> str:
         from dataclasses import replace
 
-        from scmgym.policies.tree import to_text
+        from scmgym.policies.tree import simplify, to_text
 
-        return to_text(self.node, replace(self.schema, actions=self.action_names()))
+        schema = replace(self.schema, actions=self.action_names())
+        return to_text(simplify(self.node, schema), schema)
 
     def predict_proba(self, seqs):
         from scmgym.policies.tree import find_leaf

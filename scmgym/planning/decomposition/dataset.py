@@ -31,12 +31,8 @@ def _solve_one(problem, task: tuple[str, int, int]) -> dict:
     split, index, seed = task
     params = problem.draw(seed)
     inst = problem.instance(params)
-    solved = problem.solve(inst)
     return {"split": split, "index": index, "seed": seed, "params": params,
-            "hash": problem.digest(inst),
-            "sequence": [int(x) for x in problem.sequence(inst)],
-            "labels": solved.labels, "objective": solved.objective, "status": solved.status,
-            "seconds": round(solved.seconds, 4), "size": solved.size}
+            "hash": problem.digest(inst), **problem.row(inst)}
 
 
 def read_rows(path: Path) -> list[dict]:

@@ -181,6 +181,13 @@ def learn_decomposition(problem, out, n_instances: int, *, seed: int = 0,
                             backend=backend, jobs=jobs, address=address,
                             progress=None if progress is None else
                             lambda split, done, n: progress(f"solve {split}", done, n))
+    if problem.kind == "orders":
+        from scmgym.planning.decomposition.orders import learn_orders
+
+        summary = learn_orders(problem, out, data, classifiers=classifiers, seed=seed,
+                               progress=progress)
+        (out / "metrics.json").write_text(json.dumps(summary, indent=1) + "\n")
+        return summary
     train_x, train_y = arrays(data["train"])
     val = arrays(data["validation"])
     labels = train_y.sum(axis=0)

@@ -56,6 +56,7 @@ class CartProblem:
     published range), a profile drawn from ``profiles``, a generator seed."""
 
     name = "cart"
+    kind = "sites"
 
     def __init__(self, patients: tuple[int, int] = (10, 2400),
                  profiles: tuple[str, ...] = ("uniform", "left", "right"),
@@ -128,6 +129,13 @@ class CartProblem:
 
         return self._solved(solve_cart(inst, options=self.options), False)
 
+    def row(self, inst) -> dict:
+        """A dataset row's problem part: the daily sequence and the solved labels."""
+        solved = self.solve(inst)
+        return {"sequence": [int(x) for x in self.sequence(inst)], "labels": solved.labels,
+                "objective": solved.objective, "status": solved.status,
+                "seconds": round(solved.seconds, 4), "size": solved.size}
+
     def solve_fixed(self, inst, labels) -> Solved:
         from scmgym.planning.cart import solve_cart
 
@@ -155,7 +163,13 @@ class CartProblem:
                       size)
 
 
-PROBLEMS = {"cart": CartProblem}
+def _make_or_buy(**kw):
+    from scmgym.planning.decomposition.orders import MakeOrBuyProblem
+
+    return MakeOrBuyProblem(**kw)
+
+
+PROBLEMS = {"cart": CartProblem, "make-or-buy": _make_or_buy}
 
 
 def get_problem(name: str, **kw):
