@@ -132,7 +132,7 @@ def test_cli_learns_reports_and_solves_with_the_model(tmp_path, capsys):
         assert (out / name / "classifier.json").is_file()
         assert len((out / name / "test.jsonl").read_text().splitlines()) == 1
     code = main(["plan", "solve", "cart", "--patients", "300", "--decomposition", "learned",
-                 "--model-dir", str(out / "tree"), "--json"])
+                 "--model", str(out / "tree"), "--json"])
     assert code == 0
     res = json.loads(capsys.readouterr().out)
     assert res["full"]["status"] == "optimal"

@@ -361,8 +361,8 @@ def _add_learned_decomposition(models: argparse._SubParsersAction) -> None:
                    help="generate: demand profile (default uniform)")
     s.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
     s.add_argument("--decomposition", choices=("none", "learned"), default="none",
-                   help="none: the full MILP; learned: fix what --model-dir predicts")
-    s.add_argument("--model-dir", "--trained", dest="model_dir", metavar="DIR",
+                   help="none: the full MILP; learned: fix what the classifier in --model predicts")
+    s.add_argument("--model", "--model-dir", dest="model_dir", metavar="DIR",
                    help="a classifier folder written by learn-decomposition (e.g. DIR/cnn)")
     s.add_argument("--json", action="store_true", help="print the result as one JSON object")
     s.set_defaults(handler=_run_solve)
@@ -458,7 +458,7 @@ def _run_solve(args: argparse.Namespace) -> int:
     data = {"instance": inst.name, **inst.summary(), "full": full.to_dict()}
     if args.decomposition == "learned":
         if args.model_dir is None:
-            raise DataError("--decomposition learned needs --model-dir", column="--model-dir",
+            raise DataError("--decomposition learned needs --model DIR", column="--model",
                             allowed="a classifier folder written by learn-decomposition")
         from scmgym.planning.decomposition import decompose, load_classifier
 
