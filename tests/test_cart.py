@@ -57,8 +57,8 @@ def test_too_many_patients_at_once_is_infeasible():
     assert r.status == "infeasible" and r.cost is None and not r.feasible
 
 
-@settings(max_examples=8, deadline=None)
-@given(ppy=st.integers(20, 600), profile=st.sampled_from(PROFILES), seed=st.integers(0, 99))
+@settings(max_examples=6, deadline=None)
+@given(ppy=st.integers(20, 400), profile=st.sampled_from(PROFILES), seed=st.integers(0, 99))
 def test_patient_and_aggregated_formulations_agree(ppy, profile, seed):
     inst = generate_cart_instance(ppy, profile, seed)
     a = solve_cart(inst, formulation="aggregated", options=EXACT)
@@ -69,7 +69,7 @@ def test_patient_and_aggregated_formulations_agree(ppy, profile, seed):
         assert a.size["integers"] <= p.size["integers"]
 
 
-@pytest.mark.parametrize("ppy, profile", [(200, "uniform"), (1000, "left"), (2000, "uniform")])
+@pytest.mark.parametrize("ppy, profile", [(200, "uniform"), (1000, "left")])
 def test_fixing_the_optimal_sites_reproduces_the_optimum(ppy, profile):
     inst = generate_cart_instance(ppy, profile, seed=3)
     full = solve_cart(inst, options=EXACT)

@@ -396,9 +396,12 @@ def _run_learn(args: argparse.Namespace) -> int:
         bar.n = done
         bar.refresh()
 
+    from scmgym.experiments.backends import get_backend
+
+    runner = get_backend(args.backend, args.jobs, args.address)
     summary = learn_decomposition(args.model, args.out, args.instances, seed=args.seed,
-                                  classifiers=names, epochs=args.epochs, backend=args.backend,
-                                  jobs=args.jobs, address=args.address, progress=progress)
+                                  classifiers=names, epochs=args.epochs, runner=runner,
+                                  progress=progress)
     for bar in bars.values():
         bar.close()
     if args.json:

@@ -1,5 +1,5 @@
-"""Solved instances for learning a decomposition: generated, solved to proven optimality, in
-parallel on the project's backends, written as they finish, resumable.
+"""Solved instances for learning a decomposition: generated, solved to proven optimality (in
+parallel when given one of the project's backends), written as they finish, resumable.
 
 Instance ``i`` of split ``s`` (``train``, ``validation``, ``test``) comes from the seed
 ``stream_seed("instances-" + s, i, root=seed)``: the splits are disjoint seed streams, and
@@ -57,16 +57,25 @@ def _truncate_partial(path: Path) -> None:
         path.write_bytes(data[:data.rfind(b"\n") + 1])
 
 
+class SerialRunner:
+    """Runs the solves one after the other in this process: the runner used when none is
+    given. Any object with the same ``run(fn, tasks, shared)`` does, such as the experiment
+    backends (``scmgym.experiments.backends.get_backend("local", jobs)`` or ``"ray"``), which
+    the CLI passes."""
+
+    def run(self, fn, tasks, shared=None):
+        for task in tasks:
+            yield task, fn(shared, task)
+
+
 def generate_dataset(problem, out: str | Path, counts: dict[str, int], *,
-                     seed: int = 0, backend: str = "local", jobs: int = 1,
-                     address: str | None = None,
+                     seed: int = 0, runner=None,
                      progress: Callable[[str, int, int], None] | None = None
                      ) -> dict[str, list[dict]]:
     """Solve ``counts[split]`` instances of each split into ``out/<split>.jsonl``; return the
     rows of every split (old and new), sorted by index. ``problem`` is a problem or its name
-    (:data:`~scmgym.planning.decomposition.problems.PROBLEMS`)."""
-    from scmgym.experiments.backends import get_backend
-
+    (:data:`~scmgym.planning.decomposition.problems.PROBLEMS`); ``runner`` runs the solves
+    (:class:`SerialRunner` by default)."""
     if isinstance(problem, str):
         problem = get_problem(problem)  # a clear error for an unknown name, before any work
     bad = [s for s in counts if s not in SPLITS]
@@ -84,7 +93,7 @@ def generate_dataset(problem, out: str | Path, counts: dict[str, int], *,
                             allowed=f"{expected} (or another --out)")
     meta.write_text(json.dumps(expected) + "\n")
     result = {}
-    runner = get_backend(backend, jobs, address)
+    runner = runner or SerialRunner()
     for split, n in counts.items():
         path = out / f"{split}.jsonl"
         _truncate_partial(path)

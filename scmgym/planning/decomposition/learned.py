@@ -160,13 +160,13 @@ def split_counts(n: int) -> dict[str, int]:
 
 def learn_decomposition(problem, out, n_instances: int, *, seed: int = 0,
                         classifiers=("cnn", "tree", "majority", "knn"), epochs: int = 200,
-                        backend: str = "local", jobs: int = 1, address: str | None = None,
-                        progress=None) -> dict:
+                        runner=None, progress=None) -> dict:
     """Solve (or reuse) ``n_instances`` instances of ``problem`` (a problem or its name) split
     80/10/10 into ``out/data``, train each classifier on the training split (the CNN stops on
     the validation split), judge it on the test split with :func:`evaluate`, and write
     ``out/<classifier>/`` (the model, ``metrics.json``, ``test.jsonl``) and
-    ``out/metrics.json`` (all of them). Returns that summary."""
+    ``out/metrics.json`` (all of them). ``runner`` solves the instances (see
+    :func:`~scmgym.planning.decomposition.dataset.generate_dataset`). Returns that summary."""
     import json
     from pathlib import Path
 
@@ -178,8 +178,7 @@ def learn_decomposition(problem, out, n_instances: int, *, seed: int = 0,
     if isinstance(problem, str):
         problem = get_problem(problem)
     data = generate_dataset(problem, out / "data", split_counts(n_instances), seed=seed,
-                            backend=backend, jobs=jobs, address=address,
-                            progress=None if progress is None else
+                            runner=runner, progress=None if progress is None else
                             lambda split, done, n: progress(f"solve {split}", done, n))
     if problem.kind == "orders":
         from scmgym.planning.decomposition.orders import learn_orders
