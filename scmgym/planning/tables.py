@@ -325,6 +325,15 @@ class TableSet:
     def check(self) -> None:
         """Check references between tables (a subclass's rules)."""
 
+    def setting(self, name: str):
+        """Column ``name`` of the one-row ``settings`` table, or its default when the table is
+        empty (an int or a float, by the column's kind)."""
+        table = next(t for t in self.TABLES if t.name == "settings")
+        col = table.column(name)
+        rows = self.frames["settings"]
+        value = rows[name].iloc[0] if len(rows) else col.default
+        return int(value) if col.kind == "int" else float(value)
+
     # ---- helpers for check() ---------------------------------------------------------------
     def _where(self, tab: str, index: int) -> dict:
         return where(self.frames, self.source, tab, index)

@@ -101,12 +101,6 @@ class CARTInstance(TableSet):
                 full[tab] = default[tab]
         return super().from_frames(name, full, **kw)
 
-    def setting(self, name: str):
-        col = TABLES[0].column(name)
-        rows = self.frames["settings"]
-        value = rows[name].iloc[0] if len(rows) else col.default
-        return int(value) if col.kind == "int" else float(value)
-
     @property
     def sites(self) -> list[str]:
         return list(self.frames["sites"]["site"])

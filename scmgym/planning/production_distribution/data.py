@@ -161,12 +161,6 @@ class PDInstance(TableSet):
     def dcs(self) -> list[str]:
         return list(self.frames["dcs"]["dc"])
 
-    def setting(self, name: str):
-        col = next(c for c in TABLES[0].columns if c.name == name)
-        rows = self.frames["settings"]
-        value = rows[name].iloc[0] if len(rows) else col.default
-        return int(value) if col.kind == "int" else float(value)
-
     @property
     def horizon(self) -> int:
         return self.setting("horizon")
