@@ -538,7 +538,8 @@ def test_solver_progress_arrives_while_solving():
     assert events and {label for label, _, _ in events} == {"[1/1] monolithic"}
     assert all(limit == pytest.approx(3, abs=0.1) for _, limit, _ in events)
     seconds = [p.seconds for _, _, p in events]
-    assert seconds == sorted(seconds) and seconds[-1] <= 3 + 1
+    assert seconds == sorted(seconds)  # in the order the solver wrote them (no timing bound:
+    # HiGHS checks its limit between steps, and a loaded machine overruns it)
     last = events[-1][2]
     if r.objective is not None and last.incumbent is not None:
         assert last.incumbent == pytest.approx(r.objective, rel=1e-6)
