@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import io
 import re
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -199,6 +202,45 @@ def _solve_without_variables(model: Any, solver: str, tol: float = 1e-6) -> Solv
                      solve_seconds=round(time.perf_counter() - start, 3), solver=solver)
 
 
+@contextmanager
+def _interrupts_reraised() -> Iterator[None]:
+    """Re-raise, after the solve, a Ctrl-C or SIGTERM that arrived during it.
+
+    Pyomo's HiGHS interface sets highspy's ``HandleKeyboardInterrupt``: the solver's callback
+    then catches the ``KeyboardInterrupt`` that Ctrl-C (or the SIGTERM handler of
+    :func:`scmgym.core.io.terminate_as_interrupt`) raises, cancels the solve, and Pyomo reports
+    it as an error with no solution. A loop of solves (a dataset of instances, the subproblems of
+    a decomposition) then went on with the next one, so Ctrl-C was lost. The handlers in place are
+    wrapped for the solve's duration; each still runs, and the interrupt is raised again once the
+    solver returns. Outside the main thread (where handlers cannot be set) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    seen: list[int] = []
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def noted(signum, frame):
+        seen.append(signum)
+        handler = previous[signum]
+        if callable(handler):
+            handler(signum, frame)
+        else:
+            raise KeyboardInterrupt(f"signal {signum}")
+
+    # SIGINT unless ignored; SIGTERM only under a Python handler (by default it just kills)
+    wrapped = [sig for sig, handler in previous.items()
+               if callable(handler) or (sig == signal.SIGINT and handler == signal.SIG_DFL)]
+    for sig in wrapped:
+        signal.signal(sig, noted)
+    try:
+        yield
+    finally:
+        for sig in wrapped:
+            signal.signal(sig, previous[sig])
+    if seen:
+        raise KeyboardInterrupt(f"signal {seen[0]} during the solve")
+
+
 #: the ``threads`` of the last HiGHS solve in this process ("unset" before the first)
 _HIGHS_THREADS: list = ["unset"]
 
@@ -259,7 +301,8 @@ def solve(model: Any, options: SolverOptions = SolverOptions(),
     if on_progress is not None:
         kwargs["tee"] = [SolverLogReader(on_progress)]
     start = time.perf_counter()
-    results = solver.solve(model, **kwargs)
+    with _interrupts_reraised():
+        results = solver.solve(model, **kwargs)
     seconds = time.perf_counter() - start
     has_solution = results.solution_status in (SolutionStatus.feasible, SolutionStatus.optimal)
     if has_solution:
