@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-ray test-scip bench lint clean
+.PHONY: demo test test-slow test-all test-ray test-scip bench lint clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +14,17 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/scmgym demo
 
+# The suite without the tests marked slow (a few minutes); pytest reports how many it deselected.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q
-
-# Everything but the tests marked slow (statistical checks, DEAP's old crossover), for quick
-# iterations; `make test` runs them all.
-test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+# The tests marked slow: statistical checks against published figures, every signal of the
+# kill-and-resume tests, optimiser variants, the long reproduce runs (about 10 minutes).
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q -m slow
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
 
 # The Ray backend's tests (an optional extra: installed here into the venv; skipped, and said so,
 # by `make test` where Ray is not installed).

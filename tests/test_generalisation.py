@@ -32,6 +32,7 @@ def mob_run(tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 def test_evaluate_make_or_buy_against_the_milp_plan(mob_run, tmp_path, capsys):
     cache, out = tmp_path / "cache", tmp_path / "result.json"
     argv = ["evaluate", str(mob_run), "--on", "list1,list2,generated(n=20):test:2",

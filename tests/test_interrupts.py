@@ -51,7 +51,9 @@ def small_hfs(folder: Path) -> str:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL],
+@pytest.mark.parametrize("sig", [signal.SIGINT,
+                                 pytest.param(signal.SIGTERM, marks=pytest.mark.slow),
+                                 pytest.param(signal.SIGKILL, marks=pytest.mark.slow)],
                          ids=["SIGINT", "SIGTERM", "SIGKILL"])
 def test_killed_parallel_comparison_resumes_to_the_uninterrupted_result(tmp_path, capsys, sig):
     data = small_hfs(tmp_path)
@@ -91,7 +93,9 @@ def test_killed_parallel_comparison_resumes_to_the_uninterrupted_result(tmp_path
         assert not (d / "checkpoint.pkl").exists()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL],
+@pytest.mark.parametrize("sig", [pytest.param(signal.SIGINT, marks=pytest.mark.slow),
+                                 pytest.param(signal.SIGTERM, marks=pytest.mark.slow),
+                                 signal.SIGKILL],
                          ids=["SIGINT", "SIGTERM", "SIGKILL"])
 def test_killed_training_resumes_to_the_uninterrupted_run(tmp_path, capsys, sig):
     import random

@@ -147,6 +147,7 @@ def test_reproduce_end_to_end_resumes_and_records_each_run_once(tmp_path, capsys
     assert (out / "report" / "results.csv").read_bytes() == results
 
 
+@pytest.mark.slow
 def test_the_process_count_never_changes_a_number(tmp_path):
     suite = write_suite(tmp_path)
     tables = []
@@ -158,6 +159,7 @@ def test_the_process_count_never_changes_a_number(tmp_path):
     assert tables[0] == tables[1]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kills a process group")
 def test_kill_9_of_the_whole_tree_then_resume_runs_only_what_is_missing(tmp_path):
     suite = write_suite(tmp_path, TINY.replace("budget = 30", "budget = 400")
@@ -251,6 +253,7 @@ rotation = "generation"
 """
 
 
+@pytest.mark.slow
 def test_a_suite_with_test_sets_reports_generalisation(tmp_path, capsys):
     suite, out = write_suite(tmp_path, TESTED), tmp_path / "out"
     assert reproduce("--suite", str(suite), "--jobs", "2", "--out", str(out)) == 0

@@ -48,6 +48,7 @@ def _run(problem: Problem, budget: int, seed: int, fn=optuna_tpe, **hparams):
     return ev, extra
 
 
+@pytest.mark.slow
 def test_default_gives_the_old_paths_history(problem):
     # 40 trials: 10 random startup trials, then 30 TPE suggestions on a growing history.
     old, old_extra = _run(problem, 40, 7, _old_optuna_tpe)
@@ -95,6 +96,7 @@ def test_budget_is_respected_exactly(problem, hparams):
     assert [row[0] for row in ev.rows] == list(range(1, 24))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hparams", [{}, {"batch": 4}, {"window": 15}, {"n_ei_candidates": 6},
                                      {"multivariate": False}])
 def test_same_seed_same_run(problem, hparams):
@@ -104,6 +106,7 @@ def test_same_seed_same_run(problem, hparams):
     assert first.best_solution == again.best_solution
 
 
+@pytest.mark.slow
 def test_variants_change_the_search(problem):
     base, _ = _run(problem, 30, 2)
     for hparams in ({"batch": 5}, {"window": 12}, {"n_ei_candidates": 4}):
