@@ -9,6 +9,12 @@ class ScmgymError(Exception):
     """Base class of every error scmgym raises on purpose."""
 
 
+class MissingExtra(ScmgymError):
+    """An optional dependency is not installed; the CLI exits with status 2."""
+
+    exit_code = 2
+
+
 class DataError(ScmgymError, ValueError):
     """Bad input data: a dataset file, a decision vector or a priority order.
 

@@ -14,6 +14,7 @@ Examples::
     scmgym plan production-distribution --instance my-plants/ --method milp --json
     scmgym plan learn-decomposition --model cart --instances 1000 --jobs 2 --out dec/
     scmgym plan solve cart --patients 500 --profile uniform --decomposition learned --model dec/cnn
+    scmgym plan bilevel --case stn --variant linear --runs 10 --out runs/bilevel-stn
 
 Exit status: 0 with a plan, 1 without one (infeasible data, which is diagnosed, no plan within
 the time limit, or an infeasible configurator plan) and on bad input.
@@ -73,6 +74,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_run_snp)
     _add_production_distribution(models)
     _add_learned_decomposition(models)
+    from scmgym.cli import plan_bilevel
+
+    plan_bilevel.add_parser(models)
 
 
 def _write_result(folder: str, data: dict) -> tuple[Path, list[Path]]:

@@ -22,7 +22,9 @@ STREAMS: dict[str, int] = {"search": 0, "reevaluation": 1, "test": 2, "validatio
                            "instances-test": 6,
                            # the make-or-buy oracle's duration samples; the tree trainers'
                            # leaf-fitting episodes (root: the run's seed)
-                           "oracle": 7, "leaf-fit": 8}
+                           "oracle": 7, "leaf-fit": 8,
+                           # the runs of a bi-level study (scmgym.planning.bilevel.study)
+                           "bilevel-runs": 9}
 
 
 def stream_seed(purpose: str, index: int, root: int = 0) -> int:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
-from scmgym.errors import DataError, ScmgymError
+from scmgym.errors import DataError, MissingExtra, ScmgymError  # noqa: F401  (MissingExtra: re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +39,6 @@ BACKENDS = ("local", "ray")
 
 #: Seconds to wait for a Ray head to answer before giving up.
 CONNECT_TIMEOUT = 5.0
-
-
-class MissingExtra(ScmgymError):
-    """An optional dependency is not installed; the CLI exits with status 2."""
-
-    exit_code = 2
 
 
 def _worker_init() -> None:
