@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
 
     def progress(phase: str, done: int, total: int) -> None:
         if not show:
+            if phase == "runs" and done and not args.no_progress:  # a log line per run
+                print(f"[{done}/{total}] runs finished", file=sys.stderr, flush=True)
             return
         bar = bars.get(phase)
         if bar is None or bar.total != total:

@@ -15,9 +15,9 @@ One run:
      started from the best sampled point. Constraints use NOMAD's **progressive barrier**: the
      leader's inequalities ``g(x) <= 0`` and the number of infeasible periods are ``PB``
      outputs, so an infeasible point is kept and ranked by how infeasible it is.
-   - ``optuna`` (TPE) and ``cmaes`` (Optuna's CMA-ES sampler): the sampled points are enqueued
-     as the first trials; TPE receives the constraints through its ``constraints_func``
-     (feasibility-aware), CMA-ES minimises the **penalty** form (the total plus ``penalty`` per
+   - ``optuna`` (TPE) and ``cmaes`` (Optuna's CMA-ES sampler): the sampled points are added
+     as the first trials; TPE receives the constraints as each trial's constraint values
+     (``Trial.set_constraint``; feasibility-aware), CMA-ES minimises the **penalty** form (the total plus ``penalty`` per
      unit of violation and per infeasible period).
 
 The best point of a run is the cheapest guaranteed-feasible point it evaluated (feasible, if
@@ -213,17 +213,22 @@ def _optuna(problem, settings, seed, points, evals, track, cma: bool = False) ->
         sampler = optuna.samplers.CmaEsSampler(seed=seed % 2**31, n_startup_trials=0,
                                                warn_independent_sampling=False)
     else:
-        sampler = optuna.samplers.TPESampler(
-            seed=seed % 2**31, constraints_func=lambda trial: trial.user_attrs["constraints"])
+        sampler = optuna.samplers.TPESampler(seed=seed % 2**31)  # reads trial.constraints
     study = optuna.create_study(sampler=sampler)
     names = leader.names
 
     def params(x):
         return {n: (int(v) if leader.integer else float(v)) for n, v in zip(names, x, strict=True)}
 
+    def constraints(ev: Evaluation) -> dict[str, float]:
+        """The leader's ``g(x)`` and the infeasible periods, as Optuna constraints (<= 0)."""
+        out = {f"g{i}": float(v) for i, v in enumerate(ev.violations)}
+        out["infeasible_periods"] = float(len(ev.infeasible_periods))
+        return out
+
     def record(trial, ev: Evaluation) -> float:
-        violation = [*ev.violations, float(len(ev.infeasible_periods))]
-        trial.set_user_attr("constraints", violation)
+        for key, value in constraints(ev).items():
+            trial.set_constraint(key, value)
         return ev.penalised(settings.penalty)
 
     # the sampled points are the first trials (their answers are known; no re-solving)
@@ -233,7 +238,7 @@ def _optuna(problem, settings, seed, points, evals, track, cma: bool = False) ->
                  for n, lo, hi in zip(names, leader.lower, leader.upper, strict=True)}
         trial = optuna.trial.create_trial(
             params=params(x), distributions=dists, value=ev.penalised(settings.penalty),
-            user_attrs={"constraints": [*ev.violations, float(len(ev.infeasible_periods))]})
+            constraints=constraints(ev))
         study.add_trial(trial)
 
     def objective(trial) -> float:

@@ -16,6 +16,13 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path: str | Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
 def plot_stn_plan(plan: dict, path: str | Path, title: str = "") -> Path:
     """One panel per product: demand and production as bars, starting inventory as a line."""
     import numpy as np
@@ -38,10 +45,7 @@ def plot_stn_plan(plan: dict, path: str | Path, title: str = "") -> Path:
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
 
 
 def plot_profiles(runs: list[dict], path: str | Path, title: str = "",
@@ -65,10 +69,7 @@ def plot_profiles(runs: list[dict], path: str | Path, title: str = "",
     ax.set_ylabel("best feasible total cost")
     ax.set_title(title or "DOMINO runs")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
 
 
 def plot_crews(plan: dict, path: str | Path, title: str = "") -> Path:
@@ -86,7 +87,4 @@ def plot_crews(plan: dict, path: str | Path, title: str = "") -> Path:
     ax.set_ylabel("workers")
     ax.set_title(title or "crews per week")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)

@@ -135,6 +135,16 @@ def kondili(horizon: float = 8.0, events: int = 5, *, nonlinear: bool = False) -
                    name="kondili", notes={"source": "Ierapetritou and Floudas (1998), Example 2"})
 
 
+def check_targets(data: STNData, targets: dict[str, float]) -> None:
+    """Refuse a target on a state that is not a product, or a negative (or NaN) one."""
+    for s, v in targets.items():
+        if s not in data.products:
+            raise ScmgymError(f"STN {data.name}: target for {s!r}, which is not a product; "
+                              f"products: {list(data.products)}")
+        if not v >= 0:
+            raise ScmgymError(f"STN {data.name}: target {s}={v}; targets must be >= 0")
+
+
 def build_stn_model(data: STNData, targets: dict[str, float]):
     """The follower's MILP (MIQP with quadratic costs) for one period's ``targets``.
 
@@ -142,12 +152,7 @@ def build_stn_model(data: STNData, targets: dict[str, float]):
     target."""
     import pyomo.environ as pyo
 
-    for s, v in targets.items():
-        if s not in data.products:
-            raise ScmgymError(f"STN {data.name}: target for {s!r}, which is not a product; "
-                              f"products: {list(data.products)}")
-        if not v >= 0:
-            raise ScmgymError(f"STN {data.name}: target {s}={v}; targets must be >= 0")
+    check_targets(data, targets)
     H = data.horizon
     tasks = {t.name: t for t in data.tasks}
     m = pyo.ConcreteModel(name=f"{data.name} follower")
@@ -286,12 +291,7 @@ class CompiledSTN:
         """(status, cost, schedule) for ``targets``; status as :class:`SolveInfo`'s."""
         import highspy
 
-        for p, v in targets.items():
-            if p not in self.rows:
-                raise ScmgymError(f"STN {self.data.name}: target for {p!r}, which is not a "
-                                  f"product; products: {list(self.data.products)}")
-            if not v >= 0:
-                raise ScmgymError(f"STN {self.data.name}: target {p}={v}; targets must be >= 0")
+        check_targets(self.data, targets)
         h = self.highs
         for p, row in self.rows.items():
             h.changeRowBounds(row, float(targets.get(p, 0.0)), highspy.kHighsInf)
