@@ -18,6 +18,8 @@ from scmgym.baselines.milp.common import SolverOptions, solve
 from scmgym.planning.bilevel.stn import CompiledSTN, build_stn_model, kondili
 
 OPTIONS = SolverOptions(threads=1, mip_rel_gap=0.0)
+#: about a minute (40 targets, two paths, two event-point counts): run with --only bilevel
+OPT_IN = True
 
 
 def run(repeats: int) -> list[dict]:

@@ -135,7 +135,7 @@ def test_same_seed_same_run(problem, optimiser):
 
 
 def test_a_study_resumes_to_the_same_result(tmp_path, problem):
-    settings = DominoSettings(samples=4, budget=4)
+    settings = DominoSettings(samples=3, budget=2)
     whole = run_study(problem, settings, runs=3, seed=1, out=tmp_path / "whole")
     part = tmp_path / "part"
     run_study(problem, settings, runs=2, seed=1, out=part)  # as if killed after two runs

@@ -227,8 +227,9 @@ def _optuna(problem, settings, seed, points, evals, track, cma: bool = False) ->
         return out
 
     def record(trial, ev: Evaluation) -> float:
-        for key, value in constraints(ev).items():
-            trial.set_constraint(key, value)
+        if not cma:  # CMA-ES ignores constraints: it minimises the penalty form alone
+            for key, value in constraints(ev).items():
+                trial.set_constraint(key, value)
         return ev.penalised(settings.penalty)
 
     # the sampled points are the first trials (their answers are known; no re-solving)
@@ -238,7 +239,7 @@ def _optuna(problem, settings, seed, points, evals, track, cma: bool = False) ->
                  for n, lo, hi in zip(names, leader.lower, leader.upper, strict=True)}
         trial = optuna.trial.create_trial(
             params=params(x), distributions=dists, value=ev.penalised(settings.penalty),
-            constraints=constraints(ev))
+            constraints=None if cma else constraints(ev))
         study.add_trial(trial)
 
     def objective(trial) -> float:
