@@ -17,8 +17,8 @@ One run:
      outputs, so an infeasible point is kept and ranked by how infeasible it is.
    - ``optuna`` (TPE) and ``cmaes`` (Optuna's CMA-ES sampler): the sampled points are added
      as the first trials; TPE receives the constraints as each trial's constraint values
-     (``Trial.set_constraint``; feasibility-aware), CMA-ES minimises the **penalty** form (the total plus ``penalty`` per
-     unit of violation and per infeasible period).
+     (``Trial.set_constraint``; feasibility-aware), CMA-ES minimises the **penalty** form
+     (the total plus ``penalty`` per unit of violation and per infeasible period).
 
 The best point of a run is the cheapest guaranteed-feasible point it evaluated (feasible, if
 none is guaranteed); it is then verified by solving every follower again from scratch.
