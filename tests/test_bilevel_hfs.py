@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from scmgym.errors import ScmgymError
 from scmgym.planning.bilevel.core import evaluate
 from scmgym.planning.bilevel.hfs_case import (
     PRODUCTS,
@@ -142,3 +143,28 @@ def test_constant_crew_baseline_on_d1_has_no_on_time_crew(d1_problem):
     assert base["meets_due_dates"] is None and base["on_time_crews"] == 0
     assert base["cheapest"]["feasible"] and base["cheapest"]["total"] > 0
     assert base["least_late"]["lateness"] <= base["cheapest"]["lateness"]
+
+
+def test_tree_rule_schedules_by_the_policy_and_needs_one(tmp_path, capsys):
+    from scmgym.cli import main
+    from scmgym.policies.base import load_policy
+
+    with pytest.raises(ScmgymError, match="needs --policy"):
+        hfs_problem("d1", weeks=2, rule="tree")
+    assert main(["train", "eldt", "--env", "hfs", "--dataset", "d1", "--workers", "2,5,2",
+                 "--budget", "40", "--seed", "0", "--eval-episodes", "1", "--no-progress",
+                 "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    (path,) = tmp_path.glob("*/policy.json")
+    problem = hfs_problem("d1", weeks=2, rule="tree", policy=path)
+    edd = hfs_problem("d1", weeks=2)
+    assert problem.followers[0].name != edd.followers[0].name  # other answers, other keys
+    follower = problem.followers[0]
+    crew = {"M": 2, "E": 5, "R": 2}
+    first, again = follower.solve(crew), follower.solve(crew)
+    assert first.status == "feasible"
+    assert (first.cost, first.solution) == (again.cost, again.solution)  # deterministic
+    order = follower._tree_order((2, 5, 2))
+    result = hfs.simulate(follower.instance, order, workers=(2, 5, 2), engine="fast")
+    assert first.metrics["makespan"] == result.makespan
+    assert isinstance(load_policy(path), type(follower.policy))

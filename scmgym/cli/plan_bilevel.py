@@ -50,8 +50,10 @@ def add_parser(models: argparse._SubParsersAction) -> None:
                    "MILP (linear); hfs: every constant crew")
     p.add_argument("--dataset", default="d1", help="hfs: bundled name or CSV (default d1)")
     p.add_argument("--weeks", type=int, default=4, help="hfs: weeks (default 4)")
-    p.add_argument("--rule", choices=("edd", "search"), default="edd",
-                   help="hfs: the follower's scheduling rule (default edd)")
+    p.add_argument("--rule", choices=("edd", "search", "tree"), default="edd",
+                   help="hfs: the follower's scheduling rule (default edd; tree: --policy)")
+    p.add_argument("--policy", metavar="FILE", default=None,
+                   help="hfs, --rule tree: a policy.json from scmgym train eldt|gp --env hfs")
     p.add_argument("--backend", choices=("local", "ray"), default="local",
                    help="where followers and runs are solved (default local)")
     p.add_argument("--address", default=None, help="ray: the cluster head HOST:PORT")
@@ -79,7 +81,11 @@ def _problem(args):
 
     if args.weeks < 1:
         raise DataError("bad --weeks", value=args.weeks, allowed="an integer >= 1")
-    return hfs_problem(args.dataset, weeks=args.weeks, rule=args.rule, seed=args.seed)
+    if (args.policy is None) != (args.rule != "tree"):
+        raise DataError("--policy goes with --rule tree", value=args.policy,
+                        allowed="--rule tree --policy FILE, or neither")
+    return hfs_problem(args.dataset, weeks=args.weeks, rule=args.rule, seed=args.seed,
+                       policy=args.policy)
 
 
 def run(args: argparse.Namespace) -> int:

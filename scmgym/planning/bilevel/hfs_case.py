@@ -30,7 +30,11 @@ week's crew, scheduled by a dispatching rule:
   the first found). The random stream is seeded by ``(seed, week, M, E, R)``, so the answer is a
   function of the targets (the cache's requirement) and the same seed gives the same result.
 
-A policy-tree rule is not provided. The follower's cost is the due-date penalty: 0.5 (thousand
+* ``tree``: a learned tree policy (``policy.json`` of ``scmgym train eldt|gp --env hfs``)
+  assigns the priorities: one episode of the HFS env on the week's orders with the week's crew,
+  the orders in file order and ties broken deterministically.
+
+The follower's cost is the due-date penalty: 0.5 (thousand
 euros) per order-day late (**assumed**), on the total lateness ``sum(delivery - due)``; its
 metrics are ``makespan`` (the day the week's last order is delivered, on the dataset's
 calendar), ``lateness`` (total order-days late; the simulator never delivers early, so lateness
@@ -89,7 +93,7 @@ TARDINESS_COST = 0.5
 LOWER = {"M": 1, "E": 1, "R": 1}
 UPPER = {"M": 3, "E": 12, "R": 3}
 #: the follower's dispatching rules
-RULES = ("edd", "search")
+RULES = ("edd", "search", "tree")
 #: priority orders the ``search`` rule simulates (EDD included)
 SEARCH_EVALUATIONS = 20
 #: the largest due-date jitter (days) of the ``search`` rule's perturbations
@@ -194,9 +198,14 @@ class HFSFollower(Follower):
     products = PRODUCTS
 
     def __init__(self, instance: hfs.HFSInstance, ids: Sequence[int], name: str, rule: str,
-                 week: int, seed: int = 0, case: HFSCase | None = None) -> None:
+                 week: int, seed: int = 0, case: HFSCase | None = None,
+                 policy: Any = None) -> None:
         if rule not in RULES:
             raise ScmgymError(f"rule {rule!r}; allowed: {', '.join(RULES)}")
+        if rule == "tree" and policy is None:
+            raise ScmgymError("rule 'tree' needs a policy (a policy.json from scmgym train "
+                              "eldt|gp --env hfs)")
+        self.policy = policy
         self.instance = instance
         self.ids = tuple(int(i) for i in ids)
         self.name = name
@@ -205,6 +214,18 @@ class HFSFollower(Follower):
         self.seed = int(seed)
         self.case = case or HFSCase()
         self._edd = hfs.edd_order(instance)
+
+    def _tree_order(self, crew: tuple[int, int, int]) -> tuple[int, ...]:
+        """The priority order the tree policy gives the week's orders: one episode of the HFS
+        env on the week's sub-instance with this crew, orders in file order and ties broken
+        deterministically (so the answer is a function of the crew)."""
+        from scmgym.envs.hfs import HybridFlowShopEnv
+        from scmgym.policies.base import run_episode
+
+        env = HybridFlowShopEnv(dataset=self.instance, workers=crew, shuffle=False,
+                                level_mode="deterministic", engine="fast")
+        _, info = run_episode(self.policy, env, seed=self.seed)
+        return tuple(int(i) for i in info["order"])
 
     def _run(self, order: Sequence[int], crew: tuple[int, int, int]) -> hfs.HFSResult:
         return hfs.simulate(self.instance, order, workers=crew, max_days=self.case.horizon,
@@ -241,7 +262,12 @@ class HFSFollower(Follower):
         solver = f"hfs-{self.rule}"
         try:
             hfs.check_feasible(self.instance, crew)
-            result = self._search(crew) if self.rule == "search" else self._run(self._edd, crew)
+            if self.rule == "search":
+                result = self._search(crew)
+            elif self.rule == "tree":
+                result = self._run(self._tree_order(crew), crew)
+            else:
+                result = self._run(self._edd, crew)
         except InfeasibleError as err:
             return FollowerResult("infeasible", None, {"reason": str(err)},
                                   round(time.perf_counter() - start, 4), solver)
@@ -265,15 +291,31 @@ class HFSFollower(Follower):
 
 
 def hfs_problem(dataset: str | Path | hfs.HFSInstance = "d1", weeks: int = 4, rule: str = "edd",
-                seed: int = 0, *, case: HFSCase | None = None) -> BilevelProblem:
+                seed: int = 0, *, case: HFSCase | None = None,
+                policy: str | Path | None = None) -> BilevelProblem:
     """Instance B as a :class:`BilevelProblem`: ``dataset`` (a bundled name, a file, or an
     instance) cut into ``weeks`` due-date batches, each scheduled by ``rule`` (``edd`` or
     ``search``; ``seed`` seeds the search)."""
     if rule not in RULES:
         raise ScmgymError(f"rule {rule!r}; allowed: {', '.join(RULES)}")
     case = case or HFSCase()
+    tree = None
+    if rule == "tree":
+        if policy is None:
+            raise ScmgymError("rule 'tree' needs --policy, a policy.json from scmgym train "
+                              "eldt|gp --env hfs")
+        from scmgym.policies.base import TreePolicy, load_policy
+
+        tree = load_policy(policy)
+        if not isinstance(tree, TreePolicy):
+            raise ScmgymError(f"{policy}: rule 'tree' needs a tree policy, not "
+                              f"{type(tree).__name__}")
     instance = dataset if isinstance(dataset, hfs.HFSInstance) else hfs.load_instance(dataset)
     tag = f"-{rule}" + (f"-s{seed}" if rule == "search" else "")
+    if tree is not None:  # the tree's text names it: another tree, other cache keys
+        import hashlib
+
+        tag += "-" + hashlib.sha256(tree.to_text().encode()).hexdigest()[:10]
     if case.due_slack:
         tag += f"-slack{case.due_slack}"
     if case.horizon is not None:
@@ -288,7 +330,7 @@ def hfs_problem(dataset: str | Path | hfs.HFSInstance = "d1", weeks: int = 4, ru
         name = f"hfs-{instance.name}-w{w}of{weeks}{tag}"
         sub = week_instance(instance, ids, name, case.due_slack)
         subs.append(sub)
-        followers.append(HFSFollower(sub, ids, name, rule, w, seed, case))
+        followers.append(HFSFollower(sub, ids, name, rule, w, seed, case, tree))
     return BilevelProblem(f"hfs-{instance.name}-{weeks}w-{rule}", HFSLeader(case, subs),
                           followers)
 
