@@ -148,6 +148,28 @@ def test_a_study_resumes_to_the_same_result(tmp_path, problem):
     assert resumed.summary()["objective"] == whole.summary()["objective"]
 
 
+def test_ctrl_c_reaches_python_after_and_during_nomad(problem):
+    """NOMAD leaves its own SIGINT handler installed (and, once it has caught one, SIGINT
+    ignored, inherited by child processes); the handler is put back after each run."""
+    import os
+    import signal
+    import threading
+
+    run_domino(problem, DominoSettings(samples=3, budget=2), seed=0)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(KeyboardInterrupt):  # after NOMAD, Ctrl-C is Python's again
+        os.kill(os.getpid(), signal.SIGINT)
+        threading.Event().wait(2.0)
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
+    with pytest.raises(KeyboardInterrupt):  # during NOMAD: it stops and the run is interrupted
+        timer.start()
+        run_domino(problem, DominoSettings(samples=3, budget=400), seed=1)
+    timer.join()
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        threading.Event().wait(2.0)
+
+
 def test_parallel_study_equals_the_serial_one(tmp_path, problem):
     from scmgym.experiments.backends import get_backend
 

@@ -27,9 +27,12 @@ none is guaranteed); it is then verified by solving every follower again from sc
 from __future__ import annotations
 
 import math
+import signal
 import statistics
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -190,9 +193,30 @@ def _nomad(problem, settings, seed, points, evals, track) -> None:
               f"BB_INPUT_TYPE ( {' '.join([kind] * d)} )", f"MAX_BB_EVAL {settings.budget}",
               f"SEED {nomad_seed}", "DISPLAY_DEGREE 0"]
     PyNomad.setSeed(nomad_seed)
-    with quiet_stdout():  # NOMAD prints notes ("All variables are granular") to C++'s stdout
-        PyNomad.optimize(blackbox, [float(v) for v in points[start]],
-                         list(map(float, leader.lower)), list(map(float, leader.upper)), params)
+    with quiet_stdout(), _nomad_sigint():  # NOMAD prints notes to C++'s stdout
+        out = PyNomad.optimize(blackbox, [float(v) for v in points[start]],
+                               list(map(float, leader.lower)), list(map(float, leader.upper)),
+                               params)
+    if "ctrl-c" in str(out.get("stop_reason", "")).lower():
+        raise KeyboardInterrupt("Ctrl-C during NOMAD")
+
+
+@contextmanager
+def _nomad_sigint() -> Iterator[None]:
+    """Put Python's SIGINT handler back after NOMAD.
+
+    NOMAD 4.6 installs its own C-level SIGINT handler when it starts and leaves it in place:
+    afterwards Ctrl-C no longer reaches Python anywhere in the process, and once NOMAD has
+    caught one it ignores SIGINT, which every later child process inherits. During the
+    optimisation NOMAD's handler stops it cleanly (its stop reason then says Ctrl-C, and
+    ``_nomad`` raises KeyboardInterrupt); after it, ``signal.signal`` reinstates Python's
+    handler (a no-op outside the main thread, where Python cannot set handlers)."""
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        yield
+    finally:
+        if previous is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, previous)
 
 
 def _rank(ev: Evaluation, penalty: float) -> tuple:
