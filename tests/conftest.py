@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from scmgym.core import BudgetedEvaluator
@@ -11,7 +13,13 @@ def pytest_configure(config) -> None:
     """Compile every numba kernel once, before any test worker or subprocess starts: numba's
     disk cache is not safe against processes writing the same file at once (a fresh checkout
     would otherwise have the xdist workers and the CLI subprocesses of the tests compiling
-    together). xdist workers skip it: the controller has done it."""
+    together). xdist workers skip it: the controller has done it.
+
+    Ctrl-C is made to reach the tests: a suite started in the background by a script
+    (``make test &``, ``nohup``) inherits SIGINT *ignored*, and so would every process the
+    tests start, and the tests that send Ctrl-C to a command would then see it do nothing."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if not hasattr(config, "workerinput"):
         from scmgym.experiments.warmup import warm_up
 
