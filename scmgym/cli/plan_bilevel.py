@@ -230,8 +230,11 @@ def format_result(data: dict) -> str:
             lines.append(f"  cheapest constant crew: {ch['crew']} total {num(ch['total'])}")
     plan = data.get("plan")
     if plan and "weeks" in plan:
-        for row in plan["weeks"]:
-            lines.append(f"  week {row['week']}: crew {row['crew']} ({row['orders']} orders)")
+        metrics = (data.get("best") or {}).get("follower_metrics") or [{}] * len(plan["weeks"])
+        for row, m in zip(plan["weeks"], metrics, strict=True):
+            lines.append(f"  week {row['week']}: crew {row['crew']} ({row['orders']} orders)"
+                         + (f": last delivery day {m['makespan']:.0f}, {m['late_orders']:.0f} "
+                            f"late, {m['lateness']:.0f} order-days late" if m else ""))
     elif plan:
         for p, rows in plan.items():
             lines.append(f"  {p}: production {[round(v) for v in rows['production']]}, "

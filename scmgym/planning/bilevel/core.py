@@ -251,7 +251,8 @@ class Evaluation:
                 "guaranteed_feasible": self.guaranteed, "violations": self.violations,
                 "infeasible_periods": self.infeasible_periods,
                 "follower_status": [f.status for f in self.followers],
-                "follower_costs": [f.cost for f in self.followers]}
+                "follower_costs": [f.cost for f in self.followers],
+                "follower_metrics": [dict(f.metrics) for f in self.followers]}
 
 
 def evaluate(problem: BilevelProblem, x: Sequence[float],
