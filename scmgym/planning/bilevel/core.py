@@ -281,7 +281,7 @@ def solve_pending(problem: BilevelProblem, points: Sequence[Sequence[float]],
     """Solve, through ``runner`` (``run(fn, tasks, shared)``: serial by default, the experiment
     backends in parallel), every follower problem of ``points`` not yet in ``cache``. Returns how
     many were solved."""
-    from scmgym.planning.decomposition.dataset import SerialRunner
+    from scmgym.planning.runners import SerialRunner
 
     leader = problem.leader
     tasks, seen = [], set()

@@ -30,7 +30,7 @@ import numpy as np
 
 from scmgym.baselines.milp.common import SolverOptions, solve
 from scmgym.errors import ScmgymError
-from scmgym.planning.bilevel.core import BilevelProblem, Follower, FollowerResult, Leader
+from scmgym.planning.bilevel.core import BilevelProblem, Follower, FollowerResult, Leader, verify
 from scmgym.planning.bilevel.stn import CompiledSTN, STNData, build_stn_model, kondili, schedule_of
 
 PRODUCTS = ("P1", "P2")
@@ -235,8 +235,6 @@ def sequential(problem: BilevelProblem) -> dict:
     x = np.concatenate([demand[:-1].reshape(-1), np.zeros(len(P))])
     # (with holding and backlog both costing, making to demand with no stock is optimal
     # for the leader alone whenever demand is within the target bounds)
-    from scmgym.planning.bilevel.core import verify
-
     ev = verify(problem, x)
     return {"x": list(map(float, x)), "plan": leader.plan(x), "leader_cost": ev.leader_cost,
             "feasible": ev.feasible, "infeasible_days": [t + 1 for t in ev.infeasible_periods],

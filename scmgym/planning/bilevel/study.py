@@ -41,7 +41,7 @@ def run_study(problem: BilevelProblem, settings: DominoSettings, runs: int = 10,
     :func:`~scmgym.planning.bilevel.core.solve_pending` (serial by default);
     ``progress(phase, done, total)`` is called per sampled follower solve ("sample"), per
     evaluation of a run solved in this process ("evaluate") and per finished run ("runs")."""
-    from scmgym.planning.decomposition.dataset import SerialRunner
+    from scmgym.planning.runners import SerialRunner
 
     start = time.perf_counter()
     seeds = stream_seeds("bilevel-runs", runs, root=seed)

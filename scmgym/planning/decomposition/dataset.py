@@ -23,6 +23,7 @@ import numpy as np
 from scmgym.core.seeds import stream_seed
 from scmgym.errors import DataError
 from scmgym.planning.decomposition.problems import get_problem
+from scmgym.planning.runners import SerialRunner
 
 SPLITS = ("train", "validation", "test")
 
@@ -55,17 +56,6 @@ def _truncate_partial(path: Path) -> None:
     data = path.read_bytes()
     if data and not data.endswith(b"\n"):
         path.write_bytes(data[:data.rfind(b"\n") + 1])
-
-
-class SerialRunner:
-    """Runs the solves one after the other in this process: the runner used when none is
-    given. Any object with the same ``run(fn, tasks, shared)`` does, such as the experiment
-    backends (``scmgym.experiments.backends.get_backend("local", jobs)`` or ``"ray"``), which
-    the CLI passes."""
-
-    def run(self, fn, tasks, shared=None):
-        for task in tasks:
-            yield task, fn(shared, task)
 
 
 def generate_dataset(problem, out: str | Path, counts: dict[str, int], *,
