@@ -151,6 +151,8 @@ def test_tree_rule_schedules_by_the_policy_and_needs_one(tmp_path, capsys):
 
     with pytest.raises(ScmgymError, match="needs --policy"):
         hfs_problem("d1", weeks=2, rule="tree")
+    with pytest.raises(ScmgymError, match="nope.json: no such file"):
+        hfs_problem("d1", weeks=2, rule="tree", policy=tmp_path / "nope.json")
     assert main(["train", "eldt", "--env", "hfs", "--dataset", "d1", "--workers", "2,5,2",
                  "--budget", "40", "--seed", "0", "--eval-episodes", "1", "--no-progress",
                  "--out", str(tmp_path)]) == 0

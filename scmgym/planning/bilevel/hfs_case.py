@@ -306,6 +306,9 @@ def hfs_problem(dataset: str | Path | hfs.HFSInstance = "d1", weeks: int = 4, ru
                               "eldt|gp --env hfs")
         from scmgym.policies.base import TreePolicy, load_policy
 
+        if not Path(policy).is_file():
+            raise ScmgymError(f"--policy {policy}: no such file (a policy.json written by "
+                              "scmgym train eldt|gp --env hfs)")
         tree = load_policy(policy)
         if not isinstance(tree, TreePolicy):
             raise ScmgymError(f"{policy}: rule 'tree' needs a tree policy, not "
