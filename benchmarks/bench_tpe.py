@@ -20,39 +20,13 @@ import os
 import statistics
 import time
 
-import optuna
-
-from scmgym.baselines.simple import optuna_tpe
+from scmgym.baselines.simple import optuna_tpe, optuna_tpe_reference
 from scmgym.core import BudgetedEvaluator
-from scmgym.errors import BudgetExhausted
 from scmgym.experiments import Problem
 
 OPT_IN = True
 TRIAL_COUNTS = (100, 250, 500, 1000)
 PLANTS = {"hfs d1": ("hfs:d1", "2,5,2"), "make-or-buy list1": ("make-or-buy:list1",)}
-
-
-def old_optuna_tpe(ev: BudgetedEvaluator, seed: int) -> dict:
-    """``optuna_tpe`` as it was: ``study.optimize`` and a ``suggest_int`` per variable."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    problem = ev.problem
-    n = problem.size
-    study = optuna.create_study(direction="minimize" if problem.direction == "min" else "maximize",
-                                sampler=optuna.samplers.TPESampler(seed=seed))
-
-    def objective(trial: optuna.Trial) -> float:
-        if problem.kind == "binary":
-            x = [trial.suggest_int(f"x{k}", 0, 1) for k in range(n)]
-        else:
-            values = [trial.suggest_int(str(k), 0, n) for k in range(n)]
-            x = sorted(range(n), key=lambda k: -values[k])
-        return ev(x)
-
-    try:
-        study.optimize(objective, n_trials=ev.remaining, catch=())
-    except BudgetExhausted:
-        pass
-    return {"trials": len(study.trials)}
 
 
 class _Stamped(BudgetedEvaluator):
@@ -88,7 +62,7 @@ def run(repeats: int) -> list[dict]:
     rows = []
     for plant, spec in PLANTS.items():
         problem = Problem.parse(*spec)
-        runs = {"old": _timed_run(old_optuna_tpe, problem, max(counts)),
+        runs = {"old": _timed_run(optuna_tpe_reference, problem, max(counts)),
                 "new": _timed_run(optuna_tpe, problem, max(counts))}
         if runs["old"].rows != runs["new"].rows:
             raise AssertionError(f"tpe on {plant}: the new path's history differs from the old")

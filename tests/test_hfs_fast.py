@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import hfs_order_rows
 
 from scmgym.errors import DataError, InfeasibleError, SimulationLimitError
 from scmgym.simulators import hfs
@@ -16,7 +17,6 @@ from scmgym.simulators.hfs_fast import simulate_fast
 
 INSTANCES = {name: hfs.load_instance(name) for name in ("d1", "d2", "d3", "d4", "d5")}
 D1 = INSTANCES["d1"]
-TYPES = sorted(hfs.MACHINE_TYPES)
 RULES = {"identity": hfs.identity_order, "edd": hfs.edd_order, "reverse": hfs.reverse_order}
 
 
@@ -81,11 +81,7 @@ def test_d1_random_permutations(perm, workers):
     assert_same(*both(D1, perm, workers=workers))
 
 
-orders_strategy = st.lists(
-    st.tuples(st.sampled_from(TYPES), st.integers(0, 15), st.integers(0, 15),
-              st.integers(0, 70)),
-    min_size=1, max_size=12,
-)
+orders_strategy = hfs_order_rows(max_size=12)
 
 
 @settings(max_examples=150, deadline=None)

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import hfs_order_rows
 
 from scmgym.simulators import hfs
 
 D1 = hfs.load_instance("d1")
-TYPES = sorted(hfs.MACHINE_TYPES)
 
 
 def check_invariants(inst: hfs.HFSInstance, res: hfs.HFSResult, trucks_per_day: int = 1) -> None:
@@ -71,11 +71,7 @@ def test_d1_random_permutations(perm, seed):
     assert other.truck_hours != res.truck_hours
 
 
-orders_strategy = st.lists(
-    st.tuples(st.sampled_from(TYPES), st.integers(0, 15), st.integers(0, 15),
-              st.integers(0, 70)),
-    min_size=1, max_size=9,
-)
+orders_strategy = hfs_order_rows(max_size=9)
 
 
 @settings(max_examples=150, deadline=None)

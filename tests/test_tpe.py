@@ -7,34 +7,15 @@ import numpy as np
 import optuna
 import pytest
 
-from scmgym.baselines.simple import _memo_sampler_class, _tpe_sampler, optuna_tpe
-from scmgym.errors import BudgetExhausted
+from scmgym.baselines.simple import (
+    _memo_sampler_class,
+    _tpe_sampler,
+    optuna_tpe,
+    optuna_tpe_reference,
+)
 from scmgym.experiments import BudgetedEvaluator, Problem, run_method
 
 PROBLEMS = {"hfs": ("hfs:d1", "2,5,2"), "make-or-buy": ("make-or-buy:list1",)}
-
-
-def _old_optuna_tpe(ev: BudgetedEvaluator, seed: int) -> dict:
-    """``optuna_tpe`` before the ask/tell loop and the memoised sampler (the reference)."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    problem = ev.problem
-    n = problem.size
-    study = optuna.create_study(direction="minimize" if problem.direction == "min" else "maximize",
-                                sampler=optuna.samplers.TPESampler(seed=seed))
-
-    def objective(trial: optuna.Trial) -> float:
-        if problem.kind == "binary":
-            x = [trial.suggest_int(f"x{k}", 0, 1) for k in range(n)]
-        else:
-            values = [trial.suggest_int(str(k), 0, n) for k in range(n)]
-            x = sorted(range(n), key=lambda k: -values[k])
-        return ev(x)
-
-    try:
-        study.optimize(objective, n_trials=ev.remaining, catch=())
-    except BudgetExhausted:
-        pass
-    return {"trials": len(study.trials)}
 
 
 @pytest.fixture(scope="module", params=list(PROBLEMS))
@@ -51,7 +32,7 @@ def _run(problem: Problem, budget: int, seed: int, fn=optuna_tpe, **hparams):
 @pytest.mark.slow
 def test_default_gives_the_old_paths_history(problem):
     # 40 trials: 10 random startup trials, then 30 TPE suggestions on a growing history.
-    old, old_extra = _run(problem, 40, 7, _old_optuna_tpe)
+    old, old_extra = _run(problem, 40, 7, optuna_tpe_reference)
     new, new_extra = _run(problem, 40, 7)
     assert new.rows == old.rows
     assert new.best_solution == old.best_solution

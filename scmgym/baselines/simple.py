@@ -132,6 +132,36 @@ def optuna_tpe(ev: BudgetedEvaluator, seed: int, *, batch: int = 1,
     return {"trials": told}
 
 
+def optuna_tpe_reference(ev: BudgetedEvaluator, seed: int) -> dict[str, Any]:
+    """The plain Optuna path :func:`optuna_tpe` must equal: ``study.optimize`` with Optuna's own
+    ``TPESampler(seed=seed)`` and one ``suggest_int`` per variable, as the original script did.
+
+    Not a registered method: the test of the default path and ``benchmarks/bench_tpe.py`` compare
+    against it (same trials, and the cost per trial of both).
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    problem = ev.problem
+    n = problem.size
+    study = optuna.create_study(direction="minimize" if problem.direction == "min" else "maximize",
+                                sampler=optuna.samplers.TPESampler(seed=seed))
+
+    def objective(trial: optuna.Trial) -> float:
+        if problem.kind == "binary":
+            x = [trial.suggest_int(f"x{k}", 0, 1) for k in range(n)]
+        else:
+            values = [trial.suggest_int(str(k), 0, n) for k in range(n)]
+            x = sorted(range(n), key=lambda k: -values[k])
+        return ev(x)
+
+    try:
+        study.optimize(objective, n_trials=ev.remaining, catch=())
+    except BudgetExhausted:
+        pass
+    return {"trials": len(study.trials)}
+
+
 def _tpe_sampler(space: dict[str, Any], *, seed: int, window: int | None = None,
                  **kwargs: Any):
     """``TPESampler(seed=seed, **kwargs)`` that memoises the internal representation of finished
