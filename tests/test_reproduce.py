@@ -108,6 +108,10 @@ def test_reproduce_end_to_end_resumes_and_records_each_run_once(tmp_path, capsys
     # hfs: random 2 + edd 1 (deterministic) + gp 2; make-or-buy: random 2 + gp 2
     assert "tiny: 9 run(s): 9 run now" in captured.out
     assert captured.err.count("[") >= 9 and "[9/9]" in captured.err
+    # no terminal here: each line carries the elapsed time, and an ETA until the last run
+    assert "[8/9]" in captured.err and ", ETA " in captured.err.split("[9/9]")[0]
+    assert "elapsed " in captured.err.split("[9/9]")[1].splitlines()[0]
+    assert ", ETA" not in captured.err.split("[9/9]")[1].splitlines()[0]
     records = read_records(out)
     assert len(records) == 9 and len({r["key"] for r in records}) == 9
     assert len(list((out / "runs").glob("*__*"))) == 9

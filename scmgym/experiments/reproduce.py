@@ -175,13 +175,34 @@ def _progress_line(run: PlannedRun, record: dict[str, Any], done: int, total: in
             f"{shown} ({record['simulations']} simulations, {record['wall_seconds']:.1f} s)")
 
 
-def _say(bar, line: str) -> None:
-    """One line per finished run on stderr (above the bar, which moves on by one)."""
+def _say(bar, line: str, clock: tuple[float, int, int] | None = None) -> None:
+    """One line per finished run on stderr (above the bar, which moves on by one).
+
+    Without a bar (output not a terminal: a log file, a cluster job), ``clock`` = (start time,
+    runs finished in this call, runs left) adds the elapsed time and an ETA at the mean pace of
+    this call's runs, so a log shows what the bar would.
+    """
     if bar is not None:
         bar.update()
         bar.write(line, file=sys.stderr)
-    else:
-        print(line, file=sys.stderr, flush=True)
+        return
+    if clock is not None:
+        start, finished, left = clock
+        elapsed = time.perf_counter() - start
+        line += f"; elapsed {_hms(elapsed)}"
+        if finished and left:
+            line += f", ETA {_hms(elapsed / finished * left)}"
+    print(line, file=sys.stderr, flush=True)
+
+
+def _hms(seconds: float) -> str:
+    """``H:MM:SS``.
+
+    >>> _hms(3725.4)
+    '1:02:05'
+    """
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def reproduce(suite: Suite | str | Path, out: str | Path, *, runs: int | None = None,
@@ -264,6 +285,11 @@ def reproduce(suite: Suite | str | Path, out: str | Path, *, runs: int | None = 
     by_task = {run.task: run for run in todo}
     bar = _bar(len(planned), done, suite.name, progress)
     start = time.perf_counter()
+    first = done
+
+    def clock() -> tuple[float, int, int]:
+        return start, done - first, len(planned) - done
+
     failures: list[tuple[str, str]] = []
     try:
         for task, answer in runner.run(run_task, [r.task for r in todo], shared):
@@ -273,7 +299,7 @@ def reproduce(suite: Suite | str | Path, out: str | Path, *, runs: int | None = 
                 name = f"{run.problem.id} {run.method} seed {run.seed}"
                 failures.append((name, answer["error"]))
                 _say(bar, f"[{done}/{len(planned)}] {name}: FAILED ({answer['error']}); not "
-                     "recorded, a rerun retries it")
+                     "recorded, a rerun retries it", clock())
                 continue
             run_dir = write_returned_files(runs_dir, answer)
             record = record_of(run, suite, run_dir, out, answer["cpu_seconds"])
@@ -281,7 +307,7 @@ def reproduce(suite: Suite | str | Path, out: str | Path, *, runs: int | None = 
                 record["test_cpu_seconds"] = answer["test_cpu_seconds"]
             writer.append(record)
             done += 1
-            _say(bar, _progress_line(run, record, done, len(planned)))
+            _say(bar, _progress_line(run, record, done, len(planned)), clock())
     finally:
         writer.close()
         if bar is not None:
