@@ -20,6 +20,7 @@ ever recorded twice. A folder holds one suite: calling it with settings that cha
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import logging
@@ -201,8 +202,7 @@ def _hms(seconds: float) -> str:
     >>> _hms(3725.4)
     '1:02:05'
     """
-    s = int(round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return str(datetime.timedelta(seconds=round(seconds)))
 
 
 def reproduce(suite: Suite | str | Path, out: str | Path, *, runs: int | None = None,
