@@ -119,6 +119,8 @@ def test_markdown_and_html_of_a_synthetic_suite(synthetic):
     assert "milp: no solution in 1 of 1 run(s)" in md
     assert "no convergence plot" in md  # no run directory: said, not crashed
     assert "No Friedman test: Friedman's test needs at least 3 methods" in md
+    assert "Left out of the ranks, which need a mean on every problem of the group: " \
+           "milp (no mean on hfs:d2).\n" in md  # said, not silently dropped
     assert "Friedman chi-square = " in md and "CD = " in md
     assert "![critical difference hfs](figures/cd_hfs.png)" in md
     assert "![boxplot hfs:d1](figures/boxplot_hfs_d1.png)" in md

@@ -100,6 +100,7 @@ def test_ranks_follow_the_direction_and_skip_methods_missing_somewhere():
              "hfs:d2": {"a": [2.0], "b": [6.0], "c": [7.0]}}
     g = stats.rank_group("x", summaries_of(table, problems), problems, ["a", "b", "c", "d"])
     assert g["methods"] == ["a", "b", "c"]  # d is not on hfs:d2
+    assert g["left_out"] == {"d": ["hfs:d2"]}
     assert g["average"] == {"a": 3.0, "b": 2.0, "c": 1.0}  # higher is better
 
 

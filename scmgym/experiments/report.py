@@ -572,6 +572,11 @@ def _rank_blocks(group: dict[str, Any], cd_file: Path | None,
         blocks.append(("table", header, [[m, _fmt(group["average"][m], 2)]
                                          + [_fmt(x, 1) for x in group["ranks"][m]]
                                          for m in group["methods"]]))
+    left_out = group.get("left_out") or {}
+    if left_out:
+        blocks.append(("p", "Left out of the ranks, which need a mean on every problem of the "
+                            "group: " + "; ".join(f"{m} (no mean on {', '.join(pids)})"
+                                        for m, pids in left_out.items()) + "."))
     fr = group["friedman"]
     if fr is None:
         blocks.append(("p", f"No Friedman test: {group['reason']}."))

@@ -316,7 +316,9 @@ def rank_group(name: str, summaries: dict[str, list[dict[str, Any]]],
     Returns:
         ``{"group", "problems" (ids), "methods", "ranks" ({method: [rank per problem]}),
         "average" ({method: average rank}), "friedman" (``statistic``, ``p``, ``cd``,
-        ``alpha``, or None), "reason" (why there is no Friedman result, else "")}``.
+        ``alpha``, or None), "reason" (why there is no Friedman result, else ""),
+        "left_out" ({method: [problem ids where it has no mean]} for every method with a mean
+        somewhere in the group but not on all of it)}``.
     """
     from scipy import stats
 
@@ -325,6 +327,8 @@ def rank_group(name: str, summaries: dict[str, list[dict[str, Any]]],
                    if not math.isnan(r["mean"])} for pid in ids}
     candidates = method_order([{"method": m} for pid in ids for m in means[pid]], methods)
     present = [m for m in candidates if all(m in means[pid] for pid in ids)]
+    left_out = {m: [pid for pid in ids if m not in means[pid]] for m in candidates
+                if m not in present}
     rows = []
     for p in problems:
         sign = 1.0 if p.get("direction", "min") == "min" else -1.0
@@ -335,7 +339,7 @@ def rank_group(name: str, summaries: dict[str, list[dict[str, Any]]],
     return {"group": name, "problems": ids, "methods": present,
             "ranks": {m: [float(x) for x in ranks[:, j]] for j, m in enumerate(present)},
             "average": {m: float(ranks[:, j].mean()) for j, m in enumerate(present)},
-            "friedman": friedman, "reason": reason}
+            "friedman": friedman, "reason": reason, "left_out": left_out}
 
 
 def rank_groups(summaries: dict[str, list[dict[str, Any]]], problems: Sequence[dict[str, Any]],
