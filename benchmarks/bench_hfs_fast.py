@@ -81,6 +81,7 @@ def run(repeats: int) -> list[dict]:
                      "median_ms": batch, "runs": 5 * repeats,
                      "speedup": medians["simpy"] / batch})
     rows.append(_in_method(repeats))
+    rows += _env_episodes(repeats)
     rows += _trainers()
     return rows
 
@@ -104,6 +105,44 @@ def _trainers(budget: int = 200) -> list[dict]:
                          **({"speedup": per_sim["simpy"] / per_sim["fast"]}
                             if engine == "fast" else {})})
     return rows
+
+
+def _env_episodes(repeats: int) -> list[dict]:
+    """One RL episode on d1 (the RL env of the paper suite: ``action="priority"``, no shuffle,
+    fast engine), stepped (what PPO does: one ``step`` per order) and open loop (reset, every
+    observation at once, ``finish_open_loop``, what the tree trainers do), with the same
+    actions; the stepped row carries ``overhead`` = stepped median / open-loop median and the
+    cost of one ``step``. Both end in the same makespan (checked)."""
+    from scmgym.core import Problem
+
+    problem = Problem.parse("hfs:d1", WORKERS)
+    env = problem.make_env(**problem.spec.rl_env_kwargs)
+    rng = np.random.default_rng(0)
+    n = env.unwrapped.instance.n
+    times: dict[str, list[float]] = {"stepped": [], "open loop": []}
+    for k in range(repeats + 1):  # the first episode warms up and is not timed
+        actions = rng.integers(env.action_space.n, size=n)
+        start = time.perf_counter()
+        env.reset(seed=k)
+        for a in actions:
+            *_, info = env.step(int(a))
+        stepped = (time.perf_counter() - start) * 1000
+        start = time.perf_counter()
+        env.reset(seed=k)
+        env.unwrapped.open_loop_observations()
+        _, _, info_open = env.unwrapped.finish_open_loop(actions)
+        open_loop = (time.perf_counter() - start) * 1000
+        if info["makespan"] != info_open["makespan"]:
+            raise AssertionError(f"stepped and open-loop episodes differ on d1, seed {k}")
+        if k:
+            times["stepped"].append(stepped)
+            times["open loop"].append(open_loop)
+    medians = {mode: statistics.median(t) for mode, t in times.items()}
+    return [{"benchmark": f"hfs env d1 episode, {mode}", "median_ms": medians[mode],
+             "runs": repeats,
+             **({"overhead": medians["stepped"] / medians["open loop"],
+                 "step_us": 1000 * medians["stepped"] / n} if mode == "stepped" else {})}
+            for mode in ("stepped", "open loop")]
 
 
 def _in_method(repeats: int) -> dict:

@@ -51,6 +51,24 @@ def test_spaces_and_observations():
     assert sorted(ids) == list(range(inst.n))
 
 
+def test_observations_are_copies():
+    """Observations come from one array per episode: writing to one the env returned changes
+    nothing the env returns later (the next reset, the open-loop matrix, a replay)."""
+    env = HybridFlowShopEnv(dataset="d1", shuffle=True)
+    obs, _ = env.reset(seed=3)
+    expected = env.open_loop_observations()
+    obs[:] = -1
+    matrix = env.open_loop_observations()
+    matrix[:] = -2
+    np.testing.assert_array_equal(env.open_loop_observations(), expected)
+    for t in range(1, 4):
+        obs, *_ = env.step(0)
+        np.testing.assert_array_equal(obs, expected[t])
+        obs[:] = -3
+    obs, _ = env.reset(seed=3)
+    np.testing.assert_array_equal(obs, expected[0])
+
+
 def test_reward_is_max_makespan_minus_simulated_makespan():
     env = HybridFlowShopEnv(dataset="d1")
     _, _, total, info = run_episode(env)

@@ -247,6 +247,7 @@ class HybridFlowShopEnv(gym.Env):
         self.action_space = spaces.Discrete(self.priority_levels if action == "level"
                                             else priorities or max(sizes))
         self._presentation: np.ndarray | None = None
+        self._episode_obs: np.ndarray | None = None
         self._priorities: list[int] = []
         self._step = 0
         self._done = True
@@ -307,8 +308,7 @@ class HybridFlowShopEnv(gym.Env):
         n = self.instance.n
         if self._step >= n:
             return np.zeros(len(self.feature_names), dtype=np.int64)
-        oid = int(self._presentation[self._step])
-        return self._step_obs(self._features[oid], self._step)
+        return self._episode_obs[self._step].copy()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -321,6 +321,9 @@ class HybridFlowShopEnv(gym.Env):
         self._priorities = []
         self._step = 0
         self._done = False
+        # Every step's observation at once: they never depend on the actions, and one
+        # vectorised call per episode costs less than one per step.
+        self._episode_obs = self._step_obs(self._features[self._presentation], np.arange(n))
         return self._obs(), {"order_id": int(self._presentation[0]), **self._instance_info()}
 
     def _instance_info(self) -> dict[str, Any]:
@@ -332,7 +335,7 @@ class HybridFlowShopEnv(gym.Env):
         if self._presentation is None or self._done or self._step != 0:
             raise EpisodeStateError("HybridFlowShopEnv: open_loop_observations() is for a "
                                     "freshly reset episode; call reset()")
-        return self._step_obs(self._features[self._presentation], np.arange(self.instance.n))
+        return self._episode_obs.copy()
 
     def finish_open_loop(self, actions) -> tuple[np.ndarray, float, dict[str, Any]]:
         """Play the whole episode with ``actions[t]`` at step ``t``: the same priorities, env
