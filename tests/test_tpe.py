@@ -1,18 +1,24 @@
 """Optuna TPE baseline: the default path gives the old path's trials; options are checked; budgets
-are exact; runs are reproducible; the memoised sampler returns Optuna's own arrays."""
+are exact; runs are reproducible; the memoised sampler returns Optuna's own arrays; the compiled
+normal CDFs return Optuna's bits."""
 
 from __future__ import annotations
 
 import numpy as np
 import optuna
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from optuna.samplers._tpe import _truncnorm as _TN
 
+from scmgym.baselines import tpe_numerics
 from scmgym.baselines.simple import (
     _memo_sampler_class,
     _tpe_sampler,
     optuna_tpe,
     optuna_tpe_reference,
 )
+from scmgym.baselines.tpe_numerics import log_ndtr, ndtr, optuna_numerics
 from scmgym.experiments import BudgetedEvaluator, Problem, run_method
 
 PROBLEMS = {"hfs": ("hfs:d1", "2,5,2"), "make-or-buy": ("make-or-buy:list1",)}
@@ -136,3 +142,72 @@ def test_hyperparameters_reach_it_through_run_method():
     assert result.simulations == 12
     assert result.extra["hparams"] == {"batch": 5, "window": 8}
     assert result.extra["status"] == "done" and result.extra["trials"] == 12
+
+
+# --- the compiled normal CDFs (scmgym.baselines.tpe_numerics) -----------------------------------
+
+#: Ours and Optuna's name of the same function.
+CDFS = {"log_ndtr": (log_ndtr, "_log_ndtr"), "ndtr": (ndtr, "_ndtr")}
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and bool(
+        np.all((a.view(np.int64) == b.view(np.int64)) | (np.isnan(a) & np.isnan(b))))
+
+
+def _optunas(name: str, a: np.ndarray) -> np.ndarray:
+    return getattr(_TN, name)(a)
+
+
+@pytest.mark.parametrize("cdf", list(CDFS))
+def test_cdfs_have_optunas_bits_across_their_branches(cdf):
+    ours, name = CDFS[cdf]
+    rng = np.random.default_rng(0)
+    # Scales that cover the right tail (> 6), the middle, and the asymptotic series (<= -20),
+    # where the C library's pow(a, 2) and a * a differ in a few hundred of these draws. Blocks
+    # of 1999 values: ndtr compiles only what Optuna's erf computes element by element.
+    draws = [rng.normal(0, scale, 1999 * 30) for scale in (1, 4, 10, 40, 1e3)]
+    edges = np.array([0.0, -0.0, 6.0, np.nextafter(6.0, 7), -20.0, np.nextafter(-20.0, -21),
+                      2**0.5 / 2, -1.0, 1.0, 5e-324, -5e-324, 1e300, -1e150, 38.0, -38.0])
+    for block in [edges, *np.concatenate(draws).reshape(-1, 1999)]:
+        assert _same_bits(ours(block), _optunas(name, block))
+    # Shapes are kept: a 2-D and an empty input are no special case.
+    for block in (draws[1][:1998].reshape(18, 111), np.empty((0, 3)), np.array([-25.0])):
+        assert _same_bits(ours(block), _optunas(name, block))
+
+
+@given(st.floats(min_value=-1e150, max_value=1e300, allow_nan=False))
+@settings(max_examples=400, deadline=None)
+def test_cdfs_equal_optunas_on_any_value(x):
+    a = np.array([x, -20.0 - min(abs(x), 1e150)])  # and one value in the series' range
+    for ours, name in CDFS.values():
+        assert _same_bits(ours(a), _optunas(name, a))
+
+
+@pytest.mark.parametrize("cdf", list(CDFS))
+def test_what_is_not_compiled_goes_to_optuna(cdf):
+    ours, name = CDFS[cdf]
+    for a in (np.array([np.nan, np.inf, -np.inf, 0.5]), np.arange(-3, 4),
+              np.linspace(-30, 8, 2500)):  # non-finite, integers, and 2000 values or more
+        assert _same_bits(ours(a), _optunas(name, a))
+    with pytest.raises(OverflowError):  # Optuna's a**2 on a Python float
+        log_ndtr(np.array([-1e200]))
+
+
+def test_the_swap_is_undone_on_exit_and_on_error():
+    original = (_TN._log_ndtr, _TN._ndtr)
+    with optuna_numerics() as swapped:
+        assert swapped and (_TN._log_ndtr, _TN._ndtr) == (log_ndtr, ndtr)
+    assert (_TN._log_ndtr, _TN._ndtr) == original
+    with pytest.raises(RuntimeError), optuna_numerics():
+        raise RuntimeError("inside")
+    assert (_TN._log_ndtr, _TN._ndtr) == original
+
+
+def test_a_run_with_the_compiled_cdfs_is_optunas_run(problem, monkeypatch):
+    fast, _ = _run(problem, 30, 5)
+    monkeypatch.setattr(tpe_numerics, "_optuna_module", lambda: None)  # swaps nothing
+    with optuna_numerics() as swapped:
+        assert not swapped
+    plain, _ = _run(problem, 30, 5)
+    assert fast.rows == plain.rows

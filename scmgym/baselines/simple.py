@@ -66,7 +66,8 @@ def optuna_tpe(ev: BudgetedEvaluator, seed: int, *, batch: int = 1,
     trials as ``study.optimize`` with one ``suggest_int`` per variable. The loop is
     ``study.ask(search_space)`` / ``study.tell`` with the search space defined once, and the
     sampler computes the internal representation of each finished trial once instead of at
-    every trial (see :func:`_tpe_sampler`); both change the cost, not the suggestions.
+    every trial and evaluates Optuna's normal CDFs compiled, with the same bits (see
+    :func:`_tpe_sampler`); all of this changes the cost, not the suggestions.
 
     The other options change the algorithm (variants, off by default):
 
@@ -171,8 +172,10 @@ def _tpe_sampler(space: dict[str, Any], *, seed: int, window: int | None = None,
     trial (``TPESampler._get_internal_repr``), which costs O(trials x parameters) interpreted
     steps per trial. With the search space fixed up front, each finished trial's row is the same
     at every later trial; :class:`_MemoTPESampler` computes it once and returns the same
-    float64 arrays. If this Optuna's sampler does not have the hooks it overrides (a private
-    API), the plain ``TPESampler`` is used (``window`` then raises).
+    float64 arrays. Each sampling also runs with Optuna's log normal CDF replaced by a compiled
+    one with the same bits (:mod:`scmgym.baselines.tpe_numerics`). If this Optuna's sampler does
+    not have the hooks it overrides (a private API), the plain ``TPESampler`` is used (``window``
+    then raises).
     """
     import optuna
 
@@ -196,6 +199,8 @@ def _memo_sampler_class():
     import inspect
 
     from optuna.samplers import TPESampler
+
+    from scmgym.baselines.tpe_numerics import optuna_numerics
 
     def params(name: str) -> list[str] | None:
         fn = getattr(TPESampler, name, None)
@@ -272,7 +277,8 @@ def _memo_sampler_class():
         def _sample(self, study, trial, search_space):
             if self._window is not None:
                 study = _WindowedStudy(study, self._window)
-            return super()._sample(study, trial, search_space)
+            with optuna_numerics():  # compiled, same bits (scmgym.baselines.tpe_numerics)
+                return super()._sample(study, trial, search_space)
 
     _MEMO_CLASS.append(_MemoTPESampler)
     return _MemoTPESampler
